@@ -3,3 +3,9 @@
 
 pub mod agent;
 pub mod archive;
+pub mod package;
+pub mod store;
+pub mod api;
+pub mod paths;
+pub mod samples;
+pub mod cli;

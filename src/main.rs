@@ -1,1 +1,40 @@
-fn main() {}
+//! The `familiar` binary: parse arguments, run, report errors once.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use familiar::cli::{Cli, run};
+
+fn main() -> ExitCode {
+    // A bug must never show users a Rust panic or a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("error: internal error ({what}); please report it — your data is unchanged");
+    }));
+    let cli = Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let body = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
+                eprintln!("{body}");
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -110,6 +110,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, C
         let png = png_card::read(bytes)?;
         let (spec, _) = spec_from_card(&parse_json(&png.card_json)?)?;
         let (spec, files) = embed_png_assets(spec, png.image, png.assets)?;
+        let spec = drop_dangling(spec, &files, &mut warnings);
         (spec, files, Format::CardPng)
     } else if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let (value, files) = charx::read(bytes)?;
@@ -122,10 +123,12 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, C
             let (spec, legacy, mut notes) = eliza::import(&value)?;
             warnings.append(&mut notes);
             let (spec, files) = embed_inline_assets(spec, BTreeMap::new())?;
+            let spec = drop_dangling(spec, &files, &mut warnings);
             (spec, files, if legacy { Format::ElizaLegacyJson } else { Format::ElizaJson })
         } else {
             let (spec, version) = spec_from_card(&value)?;
             let (spec, files) = embed_inline_assets(spec, BTreeMap::new())?;
+            let spec = drop_dangling(spec, &files, &mut warnings);
             let format = match version {
                 CardVersion::V1 => Format::CardV1Json,
                 CardVersion::V2 => Format::CardV2Json,
@@ -172,10 +175,29 @@ fn looks_like_json(bytes: &[u8]) -> bool {
     start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
+/// A file name without its folder and its last extension.
 fn file_stem(name: &str) -> Option<&str> {
     let base = name.rsplit(['/', '\\']).next()?;
-    let stem = base.split('.').next()?;
+    let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
     (!stem.is_empty()).then_some(stem)
+}
+
+/// A single-file card cannot carry `embeded://` files; assets that point at
+/// one are dropped with a warning instead of failing the whole import.
+fn drop_dangling(mut spec: AgentSpec, files: &BTreeMap<String, Vec<u8>>, warnings: &mut Vec<String>) -> AgentSpec {
+    if let Some(assets) = spec.assets.as_mut() {
+        assets.retain(|a| match a.embedded_path() {
+            Some(path) if !files.contains_key(path) => {
+                warnings.push(format!(
+                    "dropped asset `{}` ({}): its file `{path}` is not included in this card",
+                    a.name, a.kind
+                ));
+                false
+            }
+            _ => true,
+        });
+    }
+    spec
 }
 
 /// The folder of an asset inside a CHARX, by file extension.
@@ -255,7 +277,9 @@ fn embed_png_assets(
     }
     let mut image = Some(image);
     for asset in assets.iter_mut() {
-        if asset.is_main_icon() && asset.uri == "ccdefault:" {
+        // In a PNG card the image itself is the main icon, whatever its URI says.
+        let is_image = asset.uri.starts_with("ccdefault:") || asset.embedded_path().is_some();
+        if asset.is_main_icon() && is_image {
             if let Some(data) = image.take() {
                 asset.ext = "png".into();
                 place(asset, data, &mut files);

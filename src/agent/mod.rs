@@ -139,3 +139,16 @@ impl Agent {
         Agent::new(spec, self.files.clone())
     }
 }
+
+/// Parses card JSON bytes with the hostile-input limits (size, UTF-8, nesting).
+pub fn parse_card_json(bytes: &[u8]) -> Result<serde_json::Value, CardError> {
+    card::parse_json(bytes)
+}
+
+/// Reads a Character Card V3 document (as stored and packaged) into a spec.
+pub fn spec_from_v3(value: &serde_json::Value) -> Result<AgentSpec, CardError> {
+    match card::spec_from_card(value)? {
+        (spec, card::CardVersion::V3) => Ok(spec),
+        _ => Err(CardError::NotAnAgent("expected a Character Card V3 (`chara_card_v3`)".into())),
+    }
+}

@@ -1,15 +1,17 @@
 //! Cards inside PNG images: `ccv3` and `chara` tEXt chunks (base64 JSON),
 //! `chara-ext-asset_:{path}` asset chunks, and writing them back.
 //!
-//! The image is always decoded and re-encoded: that checks every chunk's CRC
-//! and the pixel data, and strips whatever else a hostile file carried.
+//! The image is always decoded in full first, which checks every chunk's CRC
+//! and the pixel data. Only then are card chunks cut out of (or spliced into)
+//! the original byte stream, so an avatar keeps its exact bytes through any
+//! number of round trips.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use png::text_metadata::TEXtChunk;
+use png::text_metadata::{EncodableTextChunk, TEXtChunk};
 
 use super::CardError;
 
@@ -26,7 +28,7 @@ pub const BASE64: GeneralPurpose = GeneralPurpose::new(
 pub struct PngCard {
     /// The card JSON bytes: from `ccv3` when present, else from `chara`.
     pub card_json: Vec<u8>,
-    /// The image alone, re-encoded without any text chunk.
+    /// The image alone: the original bytes less the card chunks.
     pub image: Vec<u8>,
     /// `chara-ext-asset_` chunks, by path.
     pub assets: BTreeMap<String, Vec<u8>>,
@@ -40,6 +42,7 @@ struct Pixels {
     data: Vec<u8>,
 }
 
+/// Decodes the whole image: every chunk's CRC and the pixel data are checked.
 fn decode(bytes: &[u8]) -> Result<(Pixels, Vec<TEXtChunk>), CardError> {
     let perr = |e: png::DecodingError| CardError::Png(e.to_string());
     let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 256 << 20 });
@@ -58,7 +61,7 @@ fn decode(bytes: &[u8]) -> Result<(Pixels, Vec<TEXtChunk>), CardError> {
     Ok((Pixels { width: frame.width, height: frame.height, color, data }, text))
 }
 
-fn encode(pixels: &Pixels, chunks: &[(String, String)]) -> Result<Vec<u8>, CardError> {
+fn encode(pixels: &Pixels) -> Result<Vec<u8>, CardError> {
     let eerr = |e: png::EncodingError| CardError::Encode(e.to_string());
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
@@ -66,10 +69,6 @@ fn encode(pixels: &Pixels, chunks: &[(String, String)]) -> Result<Vec<u8>, CardE
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(eerr)?;
     writer.write_image_data(&pixels.data).map_err(eerr)?;
-    // Like SillyTavern, the card chunks go after the image data, before IEND.
-    for (keyword, text) in chunks {
-        writer.write_text_chunk(&TEXtChunk::new(keyword.clone(), text.clone())).map_err(eerr)?;
-    }
     writer.finish().map_err(eerr)?;
     Ok(out)
 }
@@ -81,7 +80,7 @@ fn decode_base64(what: &str, text: &str) -> Result<Vec<u8>, CardError> {
 
 /// Reads a card PNG. `ccv3` wins over `chara`, as the V3 spec says.
 pub fn read(bytes: &[u8]) -> Result<PngCard, CardError> {
-    let (pixels, text) = decode(bytes)?;
+    let (_, text) = decode(bytes)?;
     let find = |key: &str| -> Result<Option<&TEXtChunk>, CardError> {
         let mut found = text.iter().filter(|c| c.keyword.eq_ignore_ascii_case(key));
         let first = found.next();
@@ -104,13 +103,54 @@ pub fn read(bytes: &[u8]) -> Result<PngCard, CardError> {
             }
         }
     }
-    Ok(PngCard { card_json, image: encode(&pixels, &[])?, assets })
+    Ok(PngCard { card_json, image: strip_card_chunks(bytes), assets })
 }
 
-/// Checks that `bytes` is a PNG image and returns it re-encoded without text chunks.
+/// Checks that `bytes` is a whole, valid PNG and returns it without card chunks.
 pub fn clean_image(bytes: &[u8]) -> Result<Vec<u8>, CardError> {
-    let (pixels, _) = decode(bytes)?;
-    encode(&pixels, &[])
+    decode(bytes)?;
+    Ok(strip_card_chunks(bytes))
+}
+
+/// Byte ranges of the chunks of a PNG that [`decode`] already accepted,
+/// up to and including `IEND` (anything after it is dropped).
+fn chunk_spans(bytes: &[u8]) -> Vec<([u8; 4], std::ops::Range<usize>)> {
+    let mut spans = Vec::new();
+    let mut at = PNG_SIGNATURE.len();
+    while let Some(header) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = [header[4], header[5], header[6], header[7]];
+        let end = at + 12 + len;
+        if end > bytes.len() {
+            break;
+        }
+        spans.push((kind, at..end));
+        at = end;
+        if &kind == b"IEND" {
+            break;
+        }
+    }
+    spans
+}
+
+/// Whether a chunk carries card data: a text chunk keyed `chara`, `ccv3` or `chara-ext-asset_…`.
+fn is_card_chunk(kind: &[u8; 4], chunk: &[u8]) -> bool {
+    if !matches!(kind, b"tEXt" | b"zTXt" | b"iTXt") {
+        return false;
+    }
+    let data = &chunk[8..chunk.len() - 4];
+    let keyword = data.split(|b| *b == 0).next().unwrap_or_default().to_ascii_lowercase();
+    keyword == b"chara" || keyword == b"ccv3" || keyword.starts_with(ASSET_CHUNK_PREFIX.as_bytes())
+}
+
+fn strip_card_chunks(bytes: &[u8]) -> Vec<u8> {
+    let mut out = PNG_SIGNATURE.to_vec();
+    for (kind, span) in chunk_spans(bytes) {
+        if !is_card_chunk(&kind, &bytes[span.clone()]) {
+            out.extend_from_slice(&bytes[span]);
+        }
+    }
+    out
 }
 
 /// Writes a card PNG: the image (or a generated one), then `chara` (V2),
@@ -122,17 +162,27 @@ pub fn write(
     ccv3: &[u8],
     assets: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>, CardError> {
-    let pixels = match image.map(decode) {
-        Some(Ok((pixels, _))) => pixels,
-        Some(Err(e)) => return Err(e),
-        None => default_avatar(seed),
+    let base = match image {
+        Some(image) => clean_image(image)?,
+        None => encode(&default_avatar(seed))?,
     };
     let b64 = |data: &[u8]| base64::engine::general_purpose::STANDARD.encode(data);
     let mut chunks = vec![("chara".to_owned(), b64(chara)), ("ccv3".to_owned(), b64(ccv3))];
     for (path, data) in assets {
         chunks.push((format!("{ASSET_CHUNK_PREFIX}{path}"), b64(data)));
     }
-    encode(&pixels, &chunks)
+    // Like SillyTavern, the card chunks go right before IEND.
+    let iend = chunk_spans(&base)
+        .into_iter()
+        .find(|(kind, _)| kind == b"IEND")
+        .map(|(_, span)| span.start)
+        .ok_or_else(|| CardError::Png("the image has no IEND chunk".into()))?;
+    let mut out = base[..iend].to_vec();
+    for (keyword, text) in chunks {
+        TEXtChunk::new(keyword, text).encode(&mut out).map_err(|e| CardError::Encode(e.to_string()))?;
+    }
+    out.extend_from_slice(&base[iend..]);
+    Ok(out)
 }
 
 /// A calm two-colour gradient derived from `seed`, for agents without an avatar.
