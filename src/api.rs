@@ -233,8 +233,7 @@ pub async fn agent(studio: &Studio, query: &str) -> Result<(AgentSummary, Agent)
 /// The agent as Character Card V3 JSON, assets embedded as `data:` URIs.
 pub async fn agent_card(studio: &Studio, query: &str) -> Result<serde_json::Value> {
     let (_, agent) = agent(studio, query).await?;
-    let bytes = agent::export(&agent, ExportFormat::Ccv3Json)?;
-    Ok(agent::parse_card_json(&bytes)?)
+    Ok(agent::to_v3_json(&agent::inline_assets(&agent)))
 }
 
 /// Exports an agent to `out` in `format`; the file is written atomically.
@@ -383,7 +382,8 @@ pub fn unpack_package(path: &Path, dir: &Path) -> Result<PackageReport> {
 pub async fn import_package(studio: &Studio, path: &Path) -> Result<ImportReport> {
     let bytes = read_file(path)?;
     let package = package::open(&bytes)?;
-    let id = studio.store.insert_agent(&package.agent, Some(&format!("package:{}", package.id.cid)), studio.now()).await?;
+    let id =
+        studio.store.insert_agent(&package.agent, Some(&format!("package:{}", package.id.cid)), studio.now()).await?;
     Ok(ImportReport { id, name: package.agent.name().to_owned(), format: "Familiar package", warnings: Vec::new() })
 }
 

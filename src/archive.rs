@@ -46,6 +46,8 @@ pub enum ArchiveError {
     TooManyEntries(usize),
     #[error("the archive lists `{0}` more than once")]
     Duplicate(String),
+    #[error("the archive lists the same file name more than once")]
+    DuplicateNames,
     #[error("entry `{0}` is a symbolic link, which is not allowed")]
     Symlink(String),
     #[error("entry `{0}` has an unsafe path (absolute, or escaping the archive's folder)")]
@@ -80,9 +82,7 @@ pub fn read_zip(bytes: &[u8], limits: Limits) -> Result<BTreeMap<String, Vec<u8>
         return Err(ArchiveError::TooManyEntries(limits.max_entries));
     }
     if archive.has_duplicate_names() {
-        let mut seen = std::collections::HashSet::new();
-        let dup = archive.file_names().flatten().find(|n| !seen.insert(n.to_string())).map(|n| n.to_string());
-        return Err(ArchiveError::Duplicate(dup.unwrap_or_default()));
+        return Err(ArchiveError::DuplicateNames);
     }
     let mut files = BTreeMap::new();
     let mut total = 0u64;
@@ -162,7 +162,20 @@ fn is_compressed_media(path: &str) -> bool {
     let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     matches!(
         ext.as_str(),
-        "png" | "jpg" | "jpeg" | "webp" | "gif" | "avif" | "mp3" | "ogg" | "opus" | "flac" | "m4a" | "mp4" | "webm" | "zip"
+        "png"
+            | "jpg"
+            | "jpeg"
+            | "webp"
+            | "gif"
+            | "avif"
+            | "mp3"
+            | "ogg"
+            | "opus"
+            | "flac"
+            | "m4a"
+            | "mp4"
+            | "webm"
+            | "zip"
     )
 }
 

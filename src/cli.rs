@@ -183,21 +183,25 @@ pub async fn run(cli: Cli) -> api::Result<()> {
 }
 
 fn agents_json(agents: &[crate::store::AgentSummary]) -> serde_json::Value {
-    json!(agents
-        .iter()
-        .map(|a| json!({
-            "id": a.id, "name": a.name, "version": a.version, "origin": a.origin,
-            "created_at": a.created_at, "updated_at": a.updated_at, "deleted_at": a.deleted_at,
-        }))
-        .collect::<Vec<_>>())
+    json!(
+        agents
+            .iter()
+            .map(|a| json!({
+                "id": a.id, "name": a.name, "version": a.version, "origin": a.origin,
+                "created_at": a.created_at, "updated_at": a.updated_at, "deleted_at": a.deleted_at,
+            }))
+            .collect::<Vec<_>>()
+    )
 }
 
 fn print_agents(agents: &[crate::store::AgentSummary]) {
     if agents.is_empty() {
-        println!("No agents yet. Import one with `familiar agent import <file>`, or run `familiar setup` for the samples.");
+        println!(
+            "No agents yet. Import one with `familiar agent import <file>`, or run `familiar setup` for the samples."
+        );
         return;
     }
-    println!("{:<10} {:<28} {:>7}  {}", "ID", "NAME", "VERSION", "UPDATED (UTC)");
+    println!("{:<10} {:<28} {:>7}  UPDATED (UTC)", "ID", "NAME", "VERSION");
     for a in agents {
         println!("{:<10} {:<28} {:>7}  {}", short(&a.id), a.name, a.version, format_time(a.updated_at));
     }
@@ -285,7 +289,7 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
                     .collect();
                 print_json(&rows);
             } else {
-                println!("{:>7}  {:<16}  {:<24} {}", "VERSION", "SAVED (UTC)", "NAME", "WHY");
+                println!("{:>7}  {:<16}  {:<24} WHY", "VERSION", "SAVED (UTC)", "NAME");
                 for v in &history {
                     println!("{:>7}  {:<16}  {:<24} {}", v.version, format_time(v.created_at), v.name, v.reason);
                 }

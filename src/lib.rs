@@ -2,10 +2,10 @@
 //! one API that the CLI, the HTTP server and the desktop shell all call.
 
 pub mod agent;
-pub mod archive;
-pub mod package;
-pub mod store;
 pub mod api;
+pub mod archive;
+pub mod cli;
+pub mod package;
 pub mod paths;
 pub mod samples;
-pub mod cli;
+pub mod store;

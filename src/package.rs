@@ -144,15 +144,20 @@ pub fn build(agent: &Agent) -> Result<Package, PackageError> {
         name: agent.name().to_owned(),
         files: listed.clone(),
     };
-    let mut manifest_bytes =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
     manifest_bytes.push(b'\n');
     let entries = files
         .iter()
         .map(|(p, d)| (p.as_str(), d.as_slice()))
         .chain(std::iter::once((MANIFEST, manifest_bytes.as_slice())));
     let bytes = archive::write_zip(entries)?;
-    Ok(Package { id: PackageId::of(&bytes), agent: agent.clone(), format_version: FORMAT_VERSION, files: listed, bytes })
+    Ok(Package {
+        id: PackageId::of(&bytes),
+        agent: agent.clone(),
+        format_version: FORMAT_VERSION,
+        files: listed,
+        bytes,
+    })
 }
 
 /// Reads and fully verifies a package: safe archive, manifest, every file's

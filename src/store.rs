@@ -222,9 +222,7 @@ impl Store {
         sqlx::query("DELETE FROM agent_files WHERE agent_id = ?").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM agent_versions WHERE agent_id = ?").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM agents WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM agent_files)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM agent_files)").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -56,7 +56,9 @@ pub fn spec_from_card(value: &Value) -> Result<(AgentSpec, CardVersion), CardErr
         }
         Some(Value::String(s)) => return Err(CardError::NotAnAgent(format!("unsupported card spec `{s}`"))),
         Some(_) => {
-            return Err(FieldErrors(vec![FieldError { path: "spec".into(), message: "expected a string".into() }]).into());
+            return Err(
+                FieldErrors(vec![FieldError { path: "spec".into(), message: "expected a string".into() }]).into()
+            );
         }
     };
     let spec = match version {

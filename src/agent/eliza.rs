@@ -19,8 +19,21 @@ pub const EXT: &str = "familiar/eliza";
 
 /// Keys of the current (strict) elizaOS character schema.
 const SCHEMA_KEYS: &[&str] = &[
-    "id", "name", "username", "system", "templates", "bio", "messageExamples", "postExamples", "topics",
-    "adjectives", "knowledge", "plugins", "settings", "secrets", "style",
+    "id",
+    "name",
+    "username",
+    "system",
+    "templates",
+    "bio",
+    "messageExamples",
+    "postExamples",
+    "topics",
+    "adjectives",
+    "knowledge",
+    "plugins",
+    "settings",
+    "secrets",
+    "style",
 ];
 
 /// An elizaOS character has a `bio` and no card `spec`.
@@ -154,7 +167,10 @@ fn derive(root: &Map<String, Value>) -> Map<String, Value> {
     d.insert("personality".into(), text_lines(root.get("adjectives")).join(", ").into());
     d.insert("system_prompt".into(), root.get("system").and_then(Value::as_str).unwrap_or_default().into());
     d.insert("mes_example".into(), blocks.join("\n").into());
-    d.insert("post_history_instructions".into(), text_lines(root.get("style").and_then(|s| s.get("chat"))).join("\n").into());
+    d.insert(
+        "post_history_instructions".into(),
+        text_lines(root.get("style").and_then(|s| s.get("chat"))).join("\n").into(),
+    );
     d
 }
 

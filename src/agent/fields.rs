@@ -182,9 +182,9 @@ impl<'a> Obj<'a> {
     /// An integer; a float with no fractional part is accepted (some editors write `100.0`).
     pub fn opt_i64(&mut self, key: &'static str) -> Option<i64> {
         let value = self.field(key)?;
-        let number = value.as_i64().or_else(|| {
-            value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
-        });
+        let number = value
+            .as_i64()
+            .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64));
         if number.is_none() {
             self.wrong(key, "an integer", value);
         }

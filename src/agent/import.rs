@@ -137,7 +137,8 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, C
             (spec, files, format)
         }
     } else if let Some(text) = modelfile::looks_like(bytes) {
-        let fallback = options.file_name.as_deref().and_then(file_stem).filter(|s| !s.eq_ignore_ascii_case("modelfile"));
+        let fallback =
+            options.file_name.as_deref().and_then(file_stem).filter(|s| !s.eq_ignore_ascii_case("modelfile"));
         let (spec, mut notes) = modelfile::import(text, fallback)?;
         warnings.append(&mut notes);
         (spec, BTreeMap::new(), Format::Modelfile)
@@ -146,7 +147,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Imported, C
             "expected a card PNG, a CHARX archive, card JSON, an elizaOS character or an Ollama Modelfile".into(),
         ));
     };
-    let mut spec = spec;
+    let (mut spec, files) = canonical_paths(spec, files)?;
     if let Some(name) = options.name.as_ref().filter(|n| !n.trim().is_empty()) {
         spec.name = name.trim().to_owned();
     }
@@ -167,6 +168,7 @@ pub fn import_dir(dir: &Path, options: &ImportOptions) -> Result<Imported, CardE
         spec.name = name.trim().to_owned();
     }
     let (spec, files) = embed_inline_assets(spec, files)?;
+    let (spec, files) = canonical_paths(spec, files)?;
     Ok(Imported { agent: Agent::new(spec, files)?, format: Format::CharxFolder, warnings: Vec::new() })
 }
 
@@ -207,7 +209,7 @@ fn category(ext: &str) -> &'static str {
         "mp3" | "wav" | "ogg" | "opus" | "flac" | "m4a" => "audio",
         "mp4" | "webm" | "mkv" | "mov" => "video",
         "glb" | "gltf" | "vrm" | "obj" => "3d",
-        "safetensors" | "onnx" | "gguf" | "bin" | "pt" => "ai",
+        "safetensors" | "onnx" | "gguf" | "pt" => "ai",
         "ttf" | "otf" | "woff" | "woff2" => "fonts",
         "js" | "lua" | "py" => "code",
         _ => "other",
@@ -237,6 +239,28 @@ fn place(asset: &mut Asset, data: Vec<u8>, files: &mut BTreeMap<String, Vec<u8>>
     }
     files.insert(path.clone(), data);
     asset.uri = format!("{EMBEDDED}{path}");
+}
+
+/// Moves every embedded file to its canonical path,
+/// `assets/{type}/{images|audio|…}/{name}.{ext}`, in the order of the assets,
+/// so that an agent has one layout whichever format it came from.
+fn canonical_paths(
+    mut spec: AgentSpec,
+    files: BTreeMap<String, Vec<u8>>,
+) -> Result<(AgentSpec, BTreeMap<String, Vec<u8>>), CardError> {
+    let mut placed = BTreeMap::new();
+    if let Some(assets) = spec.assets.as_mut() {
+        for asset in assets.iter_mut() {
+            if let Some(path) = asset.embedded_path() {
+                if !crate::archive::is_safe_path(path) {
+                    return Err(CardError::UnsafeAssetPath(path.to_owned()));
+                }
+                let data = files.get(path).ok_or_else(|| CardError::MissingAsset(path.to_owned()))?.clone();
+                place(asset, data, &mut placed);
+            }
+        }
+    }
+    Ok((spec, placed))
 }
 
 /// Decodes `data:…;base64,` asset URIs into embedded files. Other URIs
@@ -272,7 +296,13 @@ fn embed_png_assets(
     if !assets.iter().any(Asset::is_main_icon) {
         assets.insert(
             0,
-            Asset { kind: "icon".into(), uri: "ccdefault:".into(), name: "main".into(), ext: "png".into(), extra: Default::default() },
+            Asset {
+                kind: "icon".into(),
+                uri: "ccdefault:".into(),
+                name: "main".into(),
+                ext: "png".into(),
+                extra: Default::default(),
+            },
         );
     }
     let mut image = Some(image);
@@ -322,18 +352,28 @@ fn mime(ext: &str) -> String {
     }
 }
 
+/// The spec with every embedded asset as a base64 `data:` URI, so that a
+/// single JSON document carries the whole agent.
+pub fn inline_assets(agent: &Agent) -> AgentSpec {
+    rewrite_assets(agent, |_, asset, data| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+        Some(format!("data:{};base64,{b64}", mime(&asset.ext)))
+    })
+}
+
 /// Writes an agent in `format`. JSON formats carry embedded assets as
 /// base64 `data:` URIs so that a single file loses nothing.
 pub fn export(agent: &Agent, format: ExportFormat) -> Result<Vec<u8>, CardError> {
-    let inline = || {
-        rewrite_assets(agent, |_, asset, data| {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-            Some(format!("data:{};base64,{b64}", mime(&asset.ext)))
-        })
+    let fits = |bytes: Vec<u8>| {
+        if bytes.len() > limits::MAX_CARD_JSON_BYTES {
+            Err(CardError::TooLargeForJson(bytes.len(), limits::MAX_CARD_JSON_BYTES))
+        } else {
+            Ok(bytes)
+        }
     };
     Ok(match format {
-        ExportFormat::Ccv3Json => to_bytes(&card::to_v3_json(&inline())),
-        ExportFormat::Ccv2Json => to_bytes(&card::to_v2_json(&inline())),
+        ExportFormat::Ccv3Json => fits(to_bytes(&card::to_v3_json(&inline_assets(agent))))?,
+        ExportFormat::Ccv2Json => fits(to_bytes(&card::to_v2_json(&inline_assets(agent))))?,
         ExportFormat::ElizaJson => to_bytes(&eliza::export(agent.spec())),
         ExportFormat::Charx => charx::write(agent)?,
         ExportFormat::Ccv3Png => {
@@ -352,9 +392,4 @@ pub fn export(agent: &Agent, format: ExportFormat) -> Result<Vec<u8>, CardError>
             png_card::write(avatar, &spec.name, &chara, &ccv3, &chunks)?
         }
     })
-}
-
-/// Re-encodes a PNG avatar without metadata; other images are kept as they are.
-pub fn clean_avatar(bytes: &[u8]) -> Result<Vec<u8>, CardError> {
-    if bytes.starts_with(PNG_SIGNATURE) { png_card::clean_image(bytes) } else { Ok(bytes.to_vec()) }
 }

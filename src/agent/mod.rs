@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 pub use card::{to_v2_json, to_v3_json};
 pub use fields::{FieldError, FieldErrors};
-pub use import::{ExportFormat, Format, ImportOptions, Imported, clean_avatar, export, import_bytes, import_dir};
+pub use import::{ExportFormat, Format, ImportOptions, Imported, export, import_bytes, import_dir, inline_assets};
 pub use spec::{
     AgentSpec, Asset, EMBEDDED, EntryId, FamiliarSettings, KnowledgeRef, LoreEntry, Lorebook, ModelSettings,
     RemoteEngine, Sampling, VoiceRef, ext,
@@ -79,6 +79,8 @@ pub enum CardError {
     Modelfile { line: usize, message: String },
     #[error("could not read {0}: {1}")]
     Io(String, std::io::Error),
+    #[error("the card would be {0} bytes as JSON, more than the {1} a JSON card may have; export it as CHARX instead")]
+    TooLargeForJson(usize, usize),
     #[error("could not encode the card: {0}")]
     Encode(String),
 }

@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(parsed.len(), 4);
         assert_eq!(parsed[1].args, "You write Dockerfiles.\nFROM nginx\n# not a comment\n");
         let (spec, _) = import(text, None).unwrap();
-        assert_eq!(spec.name, "llama3");
+        assert_eq!(spec.name, "llama3.2");
         assert_eq!(spec.familiar.sampling.unwrap().stop, ["<|end|>", "<|eot|>"]);
     }
 

@@ -45,7 +45,12 @@ struct Pixels {
 /// Decodes the whole image: every chunk's CRC and the pixel data are checked.
 fn decode(bytes: &[u8]) -> Result<(Pixels, Vec<TEXtChunk>), CardError> {
     let perr = |e: png::DecodingError| CardError::Png(e.to_string());
-    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: 256 << 20 });
+    // A card lives in ancillary chunks, so their CRCs must be checked too
+    // (the png crate skips ancillary chunks with a bad CRC by default).
+    let mut options = png::DecodeOptions::default();
+    options.set_skip_ancillary_crc_failures(false);
+    let mut decoder = png::Decoder::new_with_options(Cursor::new(bytes), options);
+    decoder.set_limits(png::Limits { bytes: 256 << 20 });
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(perr)?;
     let size = reader.output_buffer_size().ok_or_else(|| CardError::Png("the image is too large".into()))?;
