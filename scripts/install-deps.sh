@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Familiar needs on a Debian/Ubuntu machine: a C toolchain for
+# the bundled SQLite, and Rust through rustup when cargo is missing.
+# Idempotent: it does nothing when everything is already there.
+set -euo pipefail
+
+packages=(build-essential pkg-config ca-certificates curl)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "Installing Debian packages: ${missing[*]}"
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+    $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        echo "Rust is installed in ~/.cargo/bin; add it to PATH (source ~/.cargo/env) and run again." >&2
+        exit 1
+    fi
+    echo "Installing Rust with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+    echo "Rust installed: run 'source ~/.cargo/env' (or open a new shell), then run the command again." >&2
+    exit 1
+fi
+
+need="1.94"
+have=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+    echo "Rust $have is older than $need: run 'rustup update'." >&2
+    exit 1
+fi
