@@ -194,6 +194,26 @@ mod tests {
     }
 
     #[test]
+    fn limits_on_entries_sizes_and_ratio_are_enforced() {
+        let zip = write_zip([("a.txt", &[b'a'; 3000][..]), ("b.txt", &[b'b'; 3000][..])]).unwrap();
+        let small = |f: fn(&mut Limits)| {
+            let mut limits = Limits::default();
+            f(&mut limits);
+            read_zip(&zip, limits).unwrap_err().to_string()
+        };
+        assert_eq!(small(|l| l.max_entries = 1), "the archive has more than 1 entries");
+        assert_eq!(small(|l| l.max_entry_bytes = 2999), "entry `a.txt` is larger than the limit of 2999 bytes");
+        assert_eq!(small(|l| l.max_total_bytes = 5000), "the archive unpacks to more than 5000 bytes");
+        assert_eq!(
+            small(|l| {
+                l.ratio_floor = 100;
+                l.max_ratio = 10;
+            }),
+            "entry `a.txt` expands more than 10× (a zip bomb?)"
+        );
+    }
+
+    #[test]
     fn writing_is_independent_of_input_order() {
         let a = write_zip([("b.txt", &b"2"[..]), ("a.txt", &b"1"[..])]).unwrap();
         let b = write_zip([("a.txt", &b"1"[..]), ("b.txt", &b"2"[..])]).unwrap();

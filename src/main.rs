@@ -14,6 +14,10 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        // `familiar agent list | head -1`: the reader left; stop quietly, like other tools.
+        if what.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         eprintln!("error: internal error ({what}); please report it — your data is unchanged");
     }));
     let cli = Cli::parse();
