@@ -1,0 +1,209 @@
+//! Loading a GGUF model onto a device: the architecture is read from the
+//! file's metadata, the weights checked against the file's size, and the
+//! matching candle implementation chosen.
+
+use std::fs::File;
+use std::path::Path;
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{
+    quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
+};
+
+use crate::InferError;
+use crate::template::ChatTemplate;
+use crate::tokenizer::Tokenizer;
+
+/// Architectures Familiar runs, as named in `general.architecture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    Llama,
+    Qwen2,
+    Qwen3,
+    Gemma3,
+    Phi3,
+}
+
+impl Arch {
+    pub fn from_name(name: &str) -> Result<Arch, InferError> {
+        Ok(match name {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
+            "gemma3" => Arch::Gemma3,
+            "phi3" => Arch::Phi3,
+            other => {
+                return Err(InferError::Unsupported(format!(
+                    "model architecture `{other}` (supported: llama, qwen2, qwen3, gemma3, phi3)"
+                )));
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            Arch::Gemma3 => "gemma3",
+            Arch::Phi3 => "phi3",
+        }
+    }
+}
+
+enum Weights {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+    Qwen3(quantized_qwen3::ModelWeights),
+    Gemma3(quantized_gemma3::ModelWeights),
+    Phi3(quantized_phi3::ModelWeights),
+}
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub arch: Arch,
+    /// Tokens the model attends over, as this runtime supports it.
+    pub context_length: usize,
+    pub vocab_size: usize,
+    /// Whether the chat template is the model's own (else ChatML).
+    pub own_template: bool,
+    pub file_bytes: u64,
+}
+
+/// A model loaded on a device, with its tokenizer and chat template.
+pub struct Model {
+    weights: Weights,
+    device: Device,
+    pub info: ModelInfo,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> InferError {
+    InferError::Io(format!("could not read {}: {e}", path.display()))
+}
+
+/// Reads a GGUF file's header and metadata, checking that every tensor lies
+/// inside the file (a truncated download fails here, not half-way through loading).
+pub fn read_gguf(path: &Path) -> Result<(Content, u64), InferError> {
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let size = file.metadata().map_err(|e| io_err(path, e))?.len();
+    let mut magic = [0u8; 4];
+    std::io::Read::read_exact(&mut file, &mut magic)
+        .map_err(|_| InferError::Model(format!("{} is empty or too short to be a GGUF model", path.display())))?;
+    if &magic != b"GGUF" {
+        return Err(InferError::Model(format!("{} is not a GGUF model file", path.display())));
+    }
+    std::io::Seek::rewind(&mut file).map_err(|e| io_err(path, e))?;
+    let content = Content::read(&mut file)
+        .map_err(|e| InferError::Model(format!("{} is corrupt or truncated: {e}", path.display())))?;
+    for (name, info) in &content.tensor_infos {
+        let bytes = info.shape.elem_count() / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
+        let end = content.tensor_data_offset + info.offset + bytes as u64;
+        if end > size {
+            return Err(InferError::Model(format!(
+                "{} is truncated: tensor `{name}` ends at byte {end} but the file has {size} bytes; download it again",
+                path.display()
+            )));
+        }
+    }
+    Ok((content, size))
+}
+
+/// The tokenizer and chat template a GGUF file describes.
+pub fn text_setup(content: &Content) -> Result<(Tokenizer, ChatTemplate), InferError> {
+    let tokenizer = Tokenizer::from_gguf(content)?;
+    let source = content.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok());
+    let token = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default().to_owned();
+    let template = ChatTemplate::new(source.map(String::as_str), &token(tokenizer.bos), &token(tokenizer.eos))?;
+    Ok((tokenizer, template))
+}
+
+impl Model {
+    /// Loads a GGUF model. Returns the model with its tokenizer and template.
+    pub fn load_gguf(path: &Path, device: &Device) -> Result<(Model, Tokenizer, ChatTemplate), InferError> {
+        let (content, file_bytes) = read_gguf(path)?;
+        let arch_name = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .ok_or_else(|| InferError::Model("the model file does not name its architecture".into()))?;
+        let arch = Arch::from_name(&arch_name)?;
+        let (tokenizer, template) = text_setup(&content)?;
+        let name = content
+            .metadata
+            .get("general.name")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+        let declared =
+            content.metadata.get(&format!("{arch_name}.context_length")).and_then(|v| v.to_u32().ok()).unwrap_or(2048)
+                as usize;
+        let context_length = match arch {
+            // candle's llama precomputes rotary tables for this many positions.
+            Arch::Llama => declared.min(quantized_llama::MAX_SEQ_LEN),
+            _ => declared,
+        };
+        let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+        let load = |e: candle_core::Error| InferError::Model(format!("could not load {}: {e}", path.display()));
+        let weights = match arch {
+            Arch::Llama => {
+                Weights::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
+            }
+            Arch::Qwen2 => {
+                Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
+            }
+            Arch::Qwen3 => {
+                Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
+            }
+            Arch::Gemma3 => {
+                Weights::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
+            }
+            Arch::Phi3 => {
+                Weights::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, &mut file, device).map_err(load)?)
+            }
+        };
+        let info = ModelInfo {
+            name,
+            arch,
+            context_length,
+            vocab_size: tokenizer.vocab_size(),
+            own_template: template.from_model,
+            file_bytes,
+        };
+        Ok((Model { weights, device: device.clone(), info }, tokenizer, template))
+    }
+
+    /// Runs `tokens` at positions `pos..`, returning the logits after the last one.
+    /// Position 0 starts a fresh sequence (the KV cache is dropped).
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>, InferError> {
+        let mut run = || -> candle_core::Result<Vec<f32>> {
+            if pos == 0 {
+                self.clear();
+            }
+            let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+            let logits = match &mut self.weights {
+                Weights::Llama(m) => m.forward(&input, pos)?,
+                Weights::Qwen2(m) => m.forward(&input, pos)?,
+                Weights::Qwen3(m) => m.forward(&input, pos)?,
+                Weights::Gemma3(m) => m.forward(&input, pos)?,
+                Weights::Phi3(m) => m.forward(&input, pos)?,
+            };
+            logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1()
+        };
+        run().map_err(|e| InferError::Model(format!("inference failed: {e}")))
+    }
+
+    fn clear(&mut self) {
+        match &mut self.weights {
+            Weights::Llama(m) => m.clear_kv_cache(),
+            Weights::Qwen2(m) => m.clear_kv_cache(),
+            Weights::Qwen3(m) => m.clear_kv_cache(),
+            // These two reset their caches when they see position 0.
+            Weights::Gemma3(_) | Weights::Phi3(_) => {}
+        }
+    }
+}
