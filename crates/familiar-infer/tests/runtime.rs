@@ -43,3 +43,154 @@ fn token_ids_match_llama_cpp() {
     }
     assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
 }
+
+fn engine() -> Engine {
+    Engine::load(&model_path(), EngineOptions { threads: Some(2) }).unwrap()
+}
+
+fn chat_prompt(engine: &Engine, messages: &[Message]) -> Vec<u32> {
+    let text = engine.template.render(messages, true).unwrap();
+    engine.tokenizer.encode(&text, true, true)
+}
+
+fn ask(engine: &Engine, question: &str) -> Vec<u32> {
+    chat_prompt(engine, &[Message::new("system", "You are a helpful assistant."), Message::new("user", question)])
+}
+
+fn request(prompt: Vec<u32>, params: SamplingParams) -> GenerateRequest {
+    GenerateRequest { prompt, params, cancel: CancelToken::default() }
+}
+
+fn greedy(max_tokens: usize) -> SamplingParams {
+    SamplingParams { max_tokens, ..SamplingParams::greedy() }
+}
+
+#[test]
+fn greedy_generation_is_deterministic_and_streams_the_whole_text() {
+    let engine = engine();
+    assert_eq!(engine.info.arch, familiar_infer::Arch::Llama);
+    assert!(engine.info.own_template, "SmolLM2 ships a ChatML template");
+    let prompt = ask(&engine, "What is the capital of France?");
+    let mut streamed = String::new();
+    let first = engine.generate_with(request(prompt.clone(), greedy(24)), |t| streamed.push_str(t)).unwrap();
+    assert!(!first.text.trim().is_empty());
+    assert_eq!(streamed, first.text, "the stream carries exactly the text");
+    assert!(first.text.contains("Paris"), "{}", first.text);
+    // A second engine, and the same engine again (after its cache was reset), agree.
+    let again = engine.generate_with(request(prompt.clone(), greedy(24)), |_| {}).unwrap();
+    let fresh = Engine::load(&model_path(), EngineOptions { threads: Some(1) }).unwrap();
+    let other = fresh.generate_with(request(prompt, greedy(24)), |_| {}).unwrap();
+    assert_eq!(again.tokens, first.tokens);
+    assert_eq!(other.tokens, first.tokens);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_reply() {
+    let engine = engine();
+    let prompt = ask(&engine, "Tell me about cats.");
+    let params = |seed| SamplingParams { seed, temperature: 1.0, max_tokens: 20, ..SamplingParams::default() };
+    let a = engine.generate_with(request(prompt.clone(), params(1)), |_| {}).unwrap();
+    let b = engine.generate_with(request(prompt.clone(), params(1)), |_| {}).unwrap();
+    let c = engine.generate_with(request(prompt, params(2)), |_| {}).unwrap();
+    assert_eq!(a.text, b.text);
+    assert_ne!(a.tokens, c.tokens);
+}
+
+#[test]
+fn a_stop_string_ends_the_reply_before_it() {
+    let engine = engine();
+    let prompt = ask(&engine, "Count from one to ten in words, separated by commas.");
+    let full = engine.generate_with(request(prompt.clone(), greedy(40)), |_| {}).unwrap();
+    // Stop on a word that the unstopped reply contains after its start.
+    let word = full.text.split(|c: char| !c.is_alphabetic()).filter(|w| w.len() > 2).nth(2).unwrap().to_string();
+    let params = SamplingParams { stop: vec![word.clone()], ..greedy(40) };
+    let mut streamed = String::new();
+    let stopped = engine.generate_with(request(prompt, params), |t| streamed.push_str(t)).unwrap();
+    assert_eq!(stopped.stop, StopReason::StopString(word.clone()));
+    assert!(full.text.starts_with(&stopped.text), "{:?} / {:?}", stopped.text, full.text);
+    assert!(!stopped.text.contains(&word) && !streamed.contains(&word));
+    assert_eq!(streamed, stopped.text);
+}
+
+#[test]
+fn cancel_stops_mid_stream() {
+    let engine = engine();
+    let req =
+        request(ask(&engine, "Write a long story about a dragon."), SamplingParams { max_tokens: 200, ..greedy(200) });
+    let cancel = req.cancel.clone();
+    let mut pieces = 0;
+    let done = engine
+        .generate_with(req, |_| {
+            pieces += 1;
+            if pieces == 3 {
+                cancel.cancel();
+            }
+        })
+        .unwrap();
+    assert_eq!(done.stop, StopReason::Cancelled);
+    assert!(done.tokens.len() < 10, "{} tokens", done.tokens.len());
+}
+
+#[test]
+fn a_follow_up_reuses_the_cache_and_matches_a_cold_run() {
+    let engine = engine();
+    let mut messages =
+        vec![Message::new("system", "You are a helpful assistant."), Message::new("user", "Name a fruit.")];
+    let first = engine.generate_with(request(chat_prompt(&engine, &messages), greedy(16)), |_| {}).unwrap();
+    let mut prompt = chat_prompt(&engine, &messages);
+    prompt.extend(&first.tokens);
+    // The end-of-turn token the model produced, then the next user turn.
+    messages.push(Message::new("assistant", first.text.clone()));
+    messages.push(Message::new("user", "And a vegetable?"));
+    let rendered = chat_prompt(&engine, &messages);
+    assert!(rendered.starts_with(&prompt), "re-rendering the history gives the same tokens");
+    let warm = engine.generate_with(request(rendered.clone(), greedy(16)), |_| {}).unwrap();
+    // The cache holds every token the model has seen: the last one drawn when
+    // the reply hit its token limit was never fed back.
+    let seen = prompt.len() - usize::from(first.stop == StopReason::MaxTokens);
+    assert_eq!(warm.reused_tokens, seen, "only the new tokens are computed");
+    let cold = engine.generate_with(request(rendered[..rendered.len() - 1].to_vec(), greedy(1)), |_| {}).unwrap();
+    assert_eq!(cold.reused_tokens, 0, "a prompt that does not extend the cache starts over");
+    let cold = engine.generate_with(request(rendered, greedy(16)), |_| {}).unwrap();
+    assert_eq!(cold.tokens, warm.tokens, "reusing the cache changes nothing in the output");
+}
+
+#[test]
+fn a_prompt_longer_than_the_context_is_an_error_not_a_crash() {
+    let engine = engine();
+    let long = vec![engine.tokenizer.encode(" hello", false, false)[0]; engine.info.context_length + 5];
+    let err = engine.generate_with(request(long, greedy(4)), |_| {}).unwrap_err().to_string();
+    assert!(err.contains("the model's context holds"), "{err}");
+    // The engine still works afterwards.
+    assert!(engine.generate_with(request(ask(&engine, "Hi"), greedy(4)), |_| {}).is_ok());
+}
+
+#[test]
+fn broken_model_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(model_path()).unwrap();
+    let truncated = dir.path().join("truncated.gguf");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Engine::load(&truncated, EngineOptions::default()).err().unwrap().to_string();
+    assert!(err.contains("is truncated") && err.contains("download it again"), "{err}");
+
+    let not_gguf = dir.path().join("notes.gguf");
+    std::fs::write(&not_gguf, b"these are not weights").unwrap();
+    let err = Engine::load(&not_gguf, EngineOptions::default()).err().unwrap().to_string();
+    assert!(err.contains("is not a GGUF model file"), "{err}");
+
+    let empty = dir.path().join("empty.gguf");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(Engine::load(&empty, EngineOptions::default()).err().unwrap().to_string().contains("too short"));
+
+    let other_arch = dir.path().join("mamba.gguf");
+    let mut file = std::fs::File::create(&other_arch).unwrap();
+    let arch = candle_core::quantized::gguf_file::Value::String("mamba".into());
+    candle_core::quantized::gguf_file::write(&mut file, &[("general.architecture", &arch)], &[]).unwrap();
+    drop(file);
+    let err = Engine::load(&other_arch, EngineOptions::default()).err().unwrap().to_string();
+    assert_eq!(err, "unsupported model architecture `mamba` (supported: llama, qwen2, qwen3, gemma3, phi3)");
+
+    let missing = dir.path().join("nowhere.gguf");
+    assert!(Engine::load(&missing, EngineOptions::default()).err().unwrap().to_string().starts_with("could not read"));
+}
