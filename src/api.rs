@@ -10,7 +10,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use familiar_infer::{CancelToken, Engine, EngineOptions, SamplingParams};
+
 use crate::agent::{self, Agent, AgentSpec, CardError, ExportFormat, ImportOptions, Imported};
+use crate::chat::{ChatError, ChatMessage, Conversation, Conversations, ReplyMeta, Role, prompt};
+use crate::models::{InstalledModel, ModelError, Models, Progress, PullRequest};
 use crate::package::{self, PackageError, PackageId};
 use crate::store::{AgentSummary, Store, StoreError, VersionInfo};
 use crate::{paths, samples};
@@ -40,6 +44,15 @@ pub enum Error {
     /// The request itself is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// A conversation could not be read, written or continued.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// A model could not be installed, found or loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model failed while generating.
+    #[error(transparent)]
+    Infer(#[from] familiar_infer::InferError),
 }
 
 /// Stable error codes a front end may branch on.
@@ -56,6 +69,12 @@ pub enum ErrorCode {
     VerificationFailed,
     /// A file or the database could not be used.
     Storage,
+    /// No model is installed, or the one asked for is missing.
+    NoModel,
+    /// The model could not run (broken file, not enough memory, bad template).
+    ModelFailed,
+    /// A download was interrupted or cancelled; running it again resumes it.
+    DownloadInterrupted,
 }
 
 impl Error {
@@ -69,6 +88,13 @@ impl Error {
             Error::Store(StoreError::Ambiguous(..)) => ErrorCode::Ambiguous,
             Error::Store(StoreError::Deleted { .. }) => ErrorCode::NotFound,
             Error::Store(_) | Error::Io { .. } => ErrorCode::Storage,
+            Error::Chat(ChatError::NoConversation(_) | ChatError::NoMessage(_)) => ErrorCode::NotFound,
+            Error::Chat(ChatError::Db(_)) => ErrorCode::Storage,
+            Error::Chat(_) => ErrorCode::InvalidInput,
+            Error::Model(ModelError::NotInstalled(_) | ModelError::NoneInstalled) => ErrorCode::NoModel,
+            Error::Model(ModelError::Interrupted { .. } | ModelError::Cancelled(_)) => ErrorCode::DownloadInterrupted,
+            Error::Model(ModelError::Invalid(_)) => ErrorCode::InvalidInput,
+            Error::Model(_) | Error::Infer(_) => ErrorCode::ModelFailed,
         }
     }
 }
@@ -91,13 +117,22 @@ pub struct Studio {
     store: Store,
     home: PathBuf,
     clock: Clock,
+    /// The loaded model (one at a time), by model id.
+    engine: Arc<tokio::sync::Mutex<Option<(String, Arc<Engine>)>>>,
+    engine_options: EngineOptions,
 }
 
 impl Studio {
     /// Opens the data folder `home`, creating it and its database if needed.
     pub async fn open(home: &Path) -> Result<Studio> {
         let store = Store::open(&paths::database(home)).await?;
-        Ok(Studio { store, home: home.to_path_buf(), clock: system_clock() })
+        Ok(Studio {
+            store,
+            home: home.to_path_buf(),
+            clock: system_clock(),
+            engine: Arc::new(tokio::sync::Mutex::new(None)),
+            engine_options: EngineOptions::default(),
+        })
     }
 
     /// Opens the default data folder (`FAMILIAR_HOME` or the platform's).
@@ -111,6 +146,11 @@ impl Studio {
     /// Replaces the clock (tests pass a fixed one).
     pub fn with_clock(self, clock: Clock) -> Studio {
         Studio { clock, ..self }
+    }
+
+    /// Sets how models run (CPU threads).
+    pub fn with_engine_options(self, engine_options: EngineOptions) -> Studio {
+        Studio { engine_options, ..self }
     }
 
     /// The data folder.
@@ -401,4 +441,339 @@ pub async fn install_samples(studio: &Studio) -> Result<Vec<ImportReport>> {
         installed.push(ImportReport { id, name: agent.name().to_owned(), format: "sample", warnings: Vec::new() });
     }
     Ok(installed)
+}
+
+fn models(studio: &Studio) -> Models<'_> {
+    Models { pool: studio.store.pool(), dir: studio.home.join("models") }
+}
+
+fn conversations(studio: &Studio) -> Conversations<'_> {
+    Conversations { pool: studio.store.pool() }
+}
+
+/// Installed models.
+pub async fn list_models(studio: &Studio) -> Result<Vec<InstalledModel>> {
+    Ok(models(studio).list().await?)
+}
+
+/// Imports a local GGUF file into the models folder.
+pub async fn import_model(studio: &Studio, path: &Path) -> Result<InstalledModel> {
+    Ok(models(studio).import(path, studio.now()).await?)
+}
+
+/// Removes an installed model and its file.
+pub async fn remove_model(studio: &Studio, id: &str) -> Result<InstalledModel> {
+    let mut engine = studio.engine.lock().await;
+    if engine.as_ref().is_some_and(|(loaded, _)| loaded == id) {
+        *engine = None;
+    }
+    Ok(models(studio).remove(id).await?)
+}
+
+/// Downloads a model from the Hugging Face Hub (resuming, verified, cancellable).
+pub async fn pull_model(
+    studio: &Studio,
+    request: PullRequest,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    let pool = studio.store.pool().clone();
+    let dir = studio.home.join("models");
+    let now = studio.now();
+    // The download is blocking I/O: keep it off the async threads.
+    let handle = tokio::runtime::Handle::current();
+    let model = tokio::task::spawn_blocking(move || {
+        let models = Models { pool: &pool, dir };
+        handle.block_on(models.pull(&request, &*progress, &cancel, now))
+    })
+    .await
+    .map_err(|e| Error::Invalid(format!("the download stopped unexpectedly: {e}")))??;
+    Ok(model)
+}
+
+/// Installs the bundled model from the machine's model cache, if it is there
+/// and not installed yet.
+pub async fn install_bundled_model(studio: &Studio) -> Result<Option<InstalledModel>> {
+    let models = models(studio);
+    if models.get(&crate::models::model_id(crate::models::BUNDLED_MODEL)).await.is_ok() {
+        return Ok(None);
+    }
+    match crate::models::bundled_model_file() {
+        Some(file) => Ok(Some(models.import(&file, studio.now()).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The loaded engine for `model`, loading it (and dropping any other) first.
+async fn engine_for(studio: &Studio, model: &InstalledModel) -> Result<Arc<Engine>> {
+    let mut slot = studio.engine.lock().await;
+    if let Some((id, engine)) = slot.as_ref()
+        && *id == model.id
+    {
+        return Ok(engine.clone());
+    }
+    *slot = None;
+    crate::models::check_fit(&model.id, model.size)?;
+    let path = models(studio).path_of(model);
+    let options = studio.engine_options.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::load(&path, options))
+        .await
+        .map_err(|e| Error::Invalid(format!("the model loader stopped unexpectedly: {e}")))??;
+    let engine = Arc::new(engine);
+    *slot = Some((model.id.clone(), engine.clone()));
+    Ok(engine)
+}
+
+/// Per-turn choices that override the agent's sampling settings.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOptions {
+    /// Seed for sampling: the same seed gives the same reply.
+    pub seed: Option<u64>,
+    /// 0 is greedy decoding.
+    pub temperature: Option<f32>,
+    /// The longest reply, in tokens.
+    pub max_tokens: Option<usize>,
+}
+
+/// The sampling for one turn: engine defaults, then the agent's settings, then the turn's.
+pub fn sampling_for(spec: &AgentSpec, options: &TurnOptions, user_name: &str) -> SamplingParams {
+    let mut p = SamplingParams::default();
+    if let Some(s) = &spec.familiar.sampling {
+        if let Some(v) = s.temperature {
+            p.temperature = v as f32;
+        }
+        if let Some(v) = s.top_k {
+            p.top_k = v as usize;
+        }
+        if let Some(v) = s.top_p {
+            p.top_p = v as f32;
+        }
+        if let Some(v) = s.min_p {
+            p.min_p = v as f32;
+        }
+        if let Some(v) = s.repetition_penalty {
+            p.repetition_penalty = v as f32;
+        }
+        if let Some(v) = s.presence_penalty {
+            p.presence_penalty = v as f32;
+        }
+        if let Some(v) = s.frequency_penalty {
+            p.frequency_penalty = v as f32;
+        }
+        if let Some(v) = s.seed {
+            p.seed = v;
+        }
+        if let Some(v) = s.max_tokens {
+            p.max_tokens = v as usize;
+        }
+        p.stop.extend(s.stop.iter().cloned());
+    }
+    if let Some(v) = options.seed {
+        p.seed = v;
+    }
+    if let Some(v) = options.temperature {
+        p.temperature = v;
+    }
+    if let Some(v) = options.max_tokens {
+        p.max_tokens = v;
+    }
+    // Never let the agent speak for the user.
+    p.stop.push(format!("\n{user_name}:"));
+    p
+}
+
+/// Starts a conversation with an agent; its greeting (`greeting` 0 is
+/// `first_mes`, 1.. the alternate greetings) is the first message.
+pub async fn start_conversation(
+    studio: &Studio,
+    agent_query: &str,
+    user_name: Option<&str>,
+    greeting: usize,
+) -> Result<Conversation> {
+    let (summary, agent) = agent(studio, agent_query).await?;
+    let spec = agent.spec();
+    let user = user_name.filter(|u| !u.trim().is_empty()).unwrap_or("User");
+    let text = if greeting == 0 {
+        Some(spec.first_mes.as_str())
+    } else {
+        Some(spec.alternate_greetings.get(greeting - 1).map(String::as_str).ok_or_else(|| {
+            Error::Invalid(format!("{} has {} alternate greetings", spec.name, spec.alternate_greetings.len()))
+        })?)
+    };
+    let greeting = text.map(|t| prompt::substitute(t, prompt::char_name(spec), user));
+    let title = format!("{} — {}", spec.name, crate::time::format_utc(studio.now()));
+    Ok(conversations(studio).create(&summary.id, &title, user, greeting.as_deref(), studio.now()).await?)
+}
+
+/// A conversation and its current thread.
+pub async fn conversation(studio: &Studio, id: &str) -> Result<(Conversation, Vec<ChatMessage>)> {
+    let store = conversations(studio);
+    let conversation = store.get(id).await?;
+    let thread = store.thread(&conversation).await?;
+    Ok((conversation, thread))
+}
+
+/// Conversations, newest first, of one agent or of all.
+pub async fn list_conversations(studio: &Studio, agent_query: Option<&str>) -> Result<Vec<Conversation>> {
+    let agent_id = match agent_query {
+        Some(q) => Some(studio.store.resolve(q).await?),
+        None => None,
+    };
+    Ok(conversations(studio).list(agent_id.as_deref()).await?)
+}
+
+/// What one reply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyReport {
+    /// The stored reply.
+    pub message: ChatMessage,
+    /// The model that answered.
+    pub model: String,
+    /// Tokens in the prompt, and how many were reused from the cache.
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose computation was reused from the previous turn.
+    pub reused_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Why generation stopped.
+    pub stop: familiar_infer::StopReason,
+    /// Old turns left out to fit the context.
+    pub dropped_turns: usize,
+    /// Lorebook entries used.
+    pub lore_entries: usize,
+}
+
+/// Adds the user's message and streams the agent's reply to `sink`.
+pub async fn send_message(
+    studio: &Studio,
+    conversation_id: &str,
+    text: &str,
+    options: &TurnOptions,
+    sink: Box<dyn FnMut(&str) + Send>,
+    cancel: CancelToken,
+) -> Result<ReplyReport> {
+    if text.trim().is_empty() {
+        return Err(Error::Invalid("the message is empty".into()));
+    }
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    let head = conversation.head_id.clone();
+    let user = store.append(&conversation.id, head.as_deref(), Role::User, text, ReplyMeta::default(), studio.now()).await?;
+    reply_to(studio, &conversation.id, &user, options, sink, cancel).await
+}
+
+/// Generates another version of the last reply (the old one stays as a sibling).
+pub async fn regenerate(
+    studio: &Studio,
+    conversation_id: &str,
+    options: &TurnOptions,
+    sink: Box<dyn FnMut(&str) + Send>,
+    cancel: CancelToken,
+) -> Result<ReplyReport> {
+    let (conversation, thread) = conversation(studio, conversation_id).await?;
+    let last_user = thread
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .cloned()
+        .ok_or_else(|| Error::Invalid("there is no message to reply to yet".into()))?;
+    reply_to(studio, &conversation.id, &last_user, options, sink, cancel).await
+}
+
+/// Replaces a message by an edited copy (the original stays in history) and
+/// makes it the head; the reply after it is not kept in the new branch.
+pub async fn edit_message(studio: &Studio, conversation_id: &str, message_id: &str, text: &str) -> Result<ChatMessage> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    let old = store.message(&conversation.id, message_id).await?;
+    let role = if old.role == "user" { Role::User } else { Role::Assistant };
+    Ok(store.append(&conversation.id, old.parent_id.as_deref(), role, text, ReplyMeta::default(), studio.now()).await?)
+}
+
+/// Continues the conversation from any earlier message (a new branch).
+pub async fn branch_from(studio: &Studio, conversation_id: &str, message_id: &str) -> Result<()> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    Ok(store.checkout(&conversation.id, Some(message_id), studio.now()).await?)
+}
+
+/// Hides a message and what follows it in its branch.
+pub async fn delete_message(studio: &Studio, conversation_id: &str, message_id: &str) -> Result<()> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    Ok(store.delete(&conversation, message_id, studio.now()).await?)
+}
+
+async fn reply_to(
+    studio: &Studio,
+    conversation_id: &str,
+    user_message: &ChatMessage,
+    options: &TurnOptions,
+    sink: Box<dyn FnMut(&str) + Send>,
+    cancel: CancelToken,
+) -> Result<ReplyReport> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    let agent = studio.store.agent(&conversation.agent_id).await?;
+    let spec = agent.spec().clone();
+    // The thread up to and including the message replied to.
+    let mut thread = store.thread(&conversation).await?;
+    match thread.iter().position(|m| m.id == user_message.id) {
+        Some(i) => thread.truncate(i + 1),
+        None => {
+            store.checkout(&conversation.id, Some(&user_message.id), studio.now()).await?;
+            thread = store.thread(&store.get(conversation_id).await?).await?;
+        }
+    }
+    let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
+    let engine = engine_for(studio, &model).await?;
+    let params = sampling_for(&spec, options, &conversation.user_name);
+    let history: Vec<prompt::Turn> = thread.iter().map(ChatMessage::turn).collect();
+    let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
+    let assembled = {
+        let (template, tokenizer) = (&engine.template, &engine.tokenizer);
+        let count = |messages: &[familiar_infer::Message]| -> usize {
+            template.render(messages, true).map(|t| tokenizer.encode(&t, true, true).len()).unwrap_or(usize::MAX)
+        };
+        let count_text = |text: &str| tokenizer.encode(text, false, false).len();
+        prompt::assemble(&spec, &history, &conversation.user_name, &budget, &count, &count_text).map_err(ChatError::from)?
+    };
+    let rendered = engine.template.render(&assembled.messages, true)?;
+    let tokens = engine.tokenizer.encode(&rendered, true, true);
+    let request = familiar_infer::GenerateRequest { prompt: tokens, params: params.clone(), cancel };
+    let completion = {
+        let engine = engine.clone();
+        let mut sink = sink;
+        tokio::task::spawn_blocking(move || engine.generate_with(request, |t| sink(t)))
+            .await
+            .map_err(|e| Error::Invalid(format!("generation stopped unexpectedly: {e}")))??
+    };
+    let decode_s = completion.decode_ms / 1e3;
+    let timings = serde_json::json!({
+        "prompt_tokens": completion.prompt_tokens,
+        "reused_tokens": completion.reused_tokens,
+        "generated_tokens": completion.tokens.len(),
+        "prefill_ms": completion.prefill_ms,
+        "first_token_ms": completion.first_token_ms,
+        "decode_ms": completion.decode_ms,
+        "tokens_per_second": if decode_s > 0.0 { completion.tokens.len() as f64 / decode_s } else { 0.0 },
+        "stop": completion.stop,
+    });
+    let meta = ReplyMeta {
+        model: Some(model.id.clone()),
+        sampling: serde_json::to_value(&params).ok(),
+        timings: Some(timings),
+    };
+    let text = completion.text.trim().to_owned();
+    let message = store.append(&conversation.id, Some(&user_message.id), Role::Assistant, &text, meta, studio.now()).await?;
+    Ok(ReplyReport {
+        message,
+        model: model.id,
+        prompt_tokens: completion.prompt_tokens,
+        reused_tokens: completion.reused_tokens,
+        generated_tokens: completion.tokens.len(),
+        stop: completion.stop,
+        dropped_turns: assembled.dropped_turns,
+        lore_entries: assembled.lore.len(),
+    })
 }

@@ -17,6 +17,9 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text
     #[arg(long, global = true)]
     pub json: bool,
+    /// CPU threads for inference (default: all cores)
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +34,75 @@ enum Command {
     /// Build, verify, inspect, unpack and import agent packages
     #[command(subcommand)]
     Package(PackageCommand),
+    /// Chat with an agent: interactively, or one turn with --message
+    Chat(ChatArgs),
+    /// List and show conversations
+    #[command(subcommand)]
+    Conversation(ConversationCommand),
+    /// Install, download, list and remove models
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(clap::Args)]
+struct ChatArgs {
+    agent: String,
+    /// Send one message, print the reply and exit
+    #[arg(long)]
+    message: Option<String>,
+    /// Sampling seed (the same seed gives the same reply)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Sampling temperature (0: always the most likely token)
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// The longest reply, in tokens
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Your name in the chat ({{user}})
+    #[arg(long)]
+    user: Option<String>,
+    /// Continue this conversation instead of starting one
+    #[arg(long)]
+    conversation: Option<String>,
+    /// Which greeting opens the chat: 0 is the first message, 1.. the alternates
+    #[arg(long, default_value_t = 0)]
+    greeting: usize,
+}
+
+#[derive(Subcommand)]
+enum ConversationCommand {
+    /// List conversations, newest first
+    List {
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Show a conversation's messages
+    Show { id: String },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Installed models
+    List,
+    /// Recommended models to download
+    Catalog,
+    /// Download a GGUF from the Hugging Face Hub (resumes; verifies its sha256)
+    Pull {
+        /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF
+        repo: String,
+        /// File in the repository, e.g. SmolLM2-360M-Instruct-Q4_K_M.gguf
+        file: String,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        /// Expected sha256 (default: the one the Hub reports)
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Import a local GGUF file
+    Import { file: PathBuf },
+    /// Remove an installed model and its file
+    Rm { id: String },
 }
 
 #[derive(Subcommand)]
@@ -111,23 +183,6 @@ fn print_json(value: &impl Serialize) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
-/// A Unix time as `YYYY-MM-DD HH:MM` UTC.
-fn format_time(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
-}
-
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
@@ -156,20 +211,44 @@ fn print_package(json_out: bool, report: &api::PackageReport, headline: &str) {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> api::Result<()> {
     let j = cli.json;
+    let engine = familiar_infer::EngineOptions { threads: cli.threads };
     match cli.command {
         Command::Setup => {
             let studio = Studio::open_default().await?;
             let installed = api::install_samples(&studio).await?;
+            let model = api::install_bundled_model(&studio).await?;
             let agents = api::list_agents(&studio).await?;
+            let models = api::list_models(&studio).await?;
             if j {
-                print_json(&json!({ "home": studio.home(), "installed": installed, "agents": agents_json(&agents) }));
+                print_json(&json!({ "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models }));
             } else {
                 println!("Data folder: {}", studio.home().display());
                 for report in &installed {
                     println!("Installed sample agent {}", report.name);
                 }
+                if let Some(model) = model {
+                    println!("Installed model {}", model.id);
+                }
+                if models.is_empty() {
+                    println!("No model installed yet: run scripts/fetch-models.sh, or `familiar models pull <repo> <file>`.");
+                }
                 print_agents(&agents);
             }
+            studio.close().await;
+        }
+        Command::Chat(args) => {
+            let studio = Studio::open_default().await?.with_engine_options(engine);
+            chat_command(&studio, j, args).await?;
+            studio.close().await;
+        }
+        Command::Conversation(command) => {
+            let studio = Studio::open_default().await?;
+            conversation_command(&studio, j, command).await?;
+            studio.close().await;
+        }
+        Command::Models(command) => {
+            let studio = Studio::open_default().await?;
+            models_command(&studio, j, command).await?;
             studio.close().await;
         }
         Command::Agent(command) => {
@@ -203,7 +282,7 @@ fn print_agents(agents: &[crate::store::AgentSummary]) {
     }
     println!("{:<10} {:<28} {:>7}  UPDATED (UTC)", "ID", "NAME", "VERSION");
     for a in agents {
-        println!("{:<10} {:<28} {:>7}  {}", short(&a.id), a.name, a.version, format_time(a.updated_at));
+        println!("{:<10} {:<28} {:>7}  {}", short(&a.id), a.name, a.version, crate::time::format_utc(a.updated_at));
     }
 }
 
@@ -228,7 +307,7 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
                 let (summary, agent) = api::agent(studio, &agent).await?;
                 let spec = agent.spec();
                 println!("{}  ({})", spec.name, summary.id);
-                println!("version {}, updated {} UTC", summary.version, format_time(summary.updated_at));
+                println!("version {}, updated {} UTC", summary.version, crate::time::format_utc(summary.updated_at));
                 if !spec.creator.is_empty() {
                     println!("by {}", spec.creator);
                 }
@@ -291,7 +370,7 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
             } else {
                 println!("{:>7}  {:<16}  {:<24} WHY", "VERSION", "SAVED (UTC)", "NAME");
                 for v in &history {
-                    println!("{:>7}  {:<16}  {:<24} {}", v.version, format_time(v.created_at), v.name, v.reason);
+                    println!("{:>7}  {:<16}  {:<24} {}", v.version, crate::time::format_utc(v.created_at), v.name, v.reason);
                 }
             }
         }
@@ -339,6 +418,183 @@ async fn package_command(j: bool, command: PackageCommand) -> api::Result<()> {
             let report = api::import_package(&studio, &file).await?;
             studio.close().await;
             print_report(j, &report);
+        }
+    }
+    Ok(())
+}
+
+fn stream_to_stdout() -> Box<dyn FnMut(&str) + Send> {
+    Box::new(|text: &str| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    })
+}
+
+async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<()> {
+    use std::io::BufRead;
+    let options = api::TurnOptions { seed: args.seed, temperature: args.temperature, max_tokens: args.max_tokens };
+    let conversation = match &args.conversation {
+        Some(id) => api::conversation(studio, id).await?.0,
+        None => api::start_conversation(studio, &args.agent, args.user.as_deref(), args.greeting).await?,
+    };
+    if let Some(message) = args.message {
+        let sink: Box<dyn FnMut(&str) + Send> = if j { Box::new(|_: &str| {}) } else { stream_to_stdout() };
+        let report = api::send_message(studio, &conversation.id, &message, &options, sink, Default::default()).await?;
+        if j {
+            print_json(&json!({ "conversation": conversation.id, "reply": report.message.content, "report": report }));
+        } else {
+            println!();
+        }
+        return Ok(());
+    }
+    let (_, thread) = api::conversation(studio, &conversation.id).await?;
+    let (_, agent) = api::agent(studio, &conversation.agent_id).await?;
+    let name = agent.name().to_owned();
+    for m in &thread {
+        let who = if m.role == "user" { conversation.user_name.as_str() } else { name.as_str() };
+        println!("{who}: {}\n", m.content);
+    }
+    eprintln!("(type a message; /regen for another reply, /quit or Ctrl-D to leave)");
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("{}> ", conversation.user_name);
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).map_err(|e| api::Error::Invalid(format!("could not read the terminal: {e}")))? == 0 {
+            break;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "/quit" || line == "/exit" {
+            break;
+        }
+        print!("{name}: ");
+        let result = if line == "/regen" {
+            api::regenerate(studio, &conversation.id, &options, stream_to_stdout(), Default::default()).await
+        } else {
+            api::send_message(studio, &conversation.id, line, &options, stream_to_stdout(), Default::default()).await
+        };
+        println!("\n");
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+        }
+    }
+    eprintln!("Conversation saved: familiar chat {} --conversation {}", args.agent, conversation.id);
+    Ok(())
+}
+
+async fn conversation_command(studio: &Studio, j: bool, command: ConversationCommand) -> api::Result<()> {
+    match command {
+        ConversationCommand::List { agent } => {
+            let list = api::list_conversations(studio, agent.as_deref()).await?;
+            if j {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("No conversations yet. Start one with `familiar chat <agent>`.");
+            } else {
+                for c in &list {
+                    println!("{}  {}  {}", short(&c.id), crate::time::format_utc(c.updated_at), c.title);
+                }
+            }
+        }
+        ConversationCommand::Show { id } => {
+            let (conversation, thread) = api::conversation(studio, &id).await?;
+            if j {
+                print_json(&json!({ "conversation": conversation, "messages": thread }));
+            } else {
+                println!("{}\n", conversation.title);
+                for m in &thread {
+                    let who = if m.role == "user" { conversation.user_name.as_str() } else { "agent" };
+                    println!("[{}] {who}: {}\n", short(&m.id), m.content);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar() -> std::sync::Arc<dyn Fn(crate::models::Progress) + Send + Sync> {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    std::sync::Arc::new(move |p: crate::models::Progress| {
+        if !tty {
+            return;
+        }
+        let mb = |b: u64| b as f64 / 1e6;
+        match p.total {
+            Some(total) if total > 0 => {
+                let frac = p.done as f64 / total as f64;
+                let bar: String = (0..30).map(|i| if (i as f64) < frac * 30.0 { '#' } else { '.' }).collect();
+                eprint!("\r[{bar}] {:>5.1}%  {:.1}/{:.1} MB", frac * 100.0, mb(p.done), mb(total));
+            }
+            _ => eprint!("\r{:.1} MB", mb(p.done)),
+        }
+    })
+}
+
+async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api::Result<()> {
+    match command {
+        ModelsCommand::List => {
+            let models = api::list_models(studio).await?;
+            if j {
+                print_json(&models);
+            } else if models.is_empty() {
+                println!("No models installed. Run scripts/fetch-models.sh then `familiar setup`, or `familiar models pull <repo> <file>`.");
+            } else {
+                println!("{:<36} {:<8} {:>9}  SOURCE", "ID", "ARCH", "SIZE");
+                for m in &models {
+                    println!("{:<36} {:<8} {:>6} MB  {}", m.id, m.arch, m.size >> 20, m.source);
+                }
+            }
+        }
+        ModelsCommand::Catalog => {
+            let available = crate::models::available_memory();
+            if j {
+                print_json(&json!({ "models": crate::models::CATALOG, "available_memory": available }));
+            } else {
+                println!("{:<24} {:<7} {:<7} {:>8}  {:<11} FITS  PULL WITH", "NAME", "PARAMS", "QUANT", "SIZE", "LICENCE");
+                for m in crate::models::CATALOG {
+                    let fits = available.is_none_or(|a| crate::models::needed_memory(m.size_mb << 20) <= a);
+                    println!(
+                        "{:<24} {:<7} {:<7} {:>5} MB  {:<11} {:<4}  familiar models pull {} {}",
+                        m.name, m.params, m.quantization, m.size_mb, m.license, if fits { "yes" } else { "no" }, m.repo, m.file
+                    );
+                }
+            }
+        }
+        ModelsCommand::Pull { repo, file, revision, sha256 } => {
+            let mut request = crate::models::PullRequest::new(&repo, &file);
+            request.revision = revision;
+            request.sha256 = sha256;
+            let model = api::pull_model(studio, request, progress_bar(), Default::default()).await;
+            if !j {
+                eprintln!();
+            }
+            let model = model?;
+            if j {
+                print_json(&model);
+            } else {
+                println!("Installed {} ({} MB, sha256 {})", model.id, model.size >> 20, model.sha256);
+            }
+        }
+        ModelsCommand::Import { file } => {
+            let model = api::import_model(studio, &file).await?;
+            if j {
+                print_json(&model);
+            } else {
+                println!("Installed {} ({} MB)", model.id, model.size >> 20);
+            }
+        }
+        ModelsCommand::Rm { id } => {
+            let model = api::remove_model(studio, &id).await?;
+            if j {
+                print_json(&model);
+            } else {
+                println!("Removed {}", model.id);
+            }
         }
     }
     Ok(())

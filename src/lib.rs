@@ -9,3 +9,6 @@ pub mod package;
 pub mod paths;
 pub mod samples;
 pub mod store;
+pub mod chat;
+pub mod models;
+pub mod time;

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{
-    quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
-};
+use candle_transformers::models::{quantized_gemma3, quantized_phi3, quantized_qwen3};
+
+use crate::llama::{DEQUANTIZE_BELOW, LlamaModel};
 
 use crate::InferError;
 use crate::template::ChatTemplate;
@@ -54,8 +54,8 @@ impl Arch {
 }
 
 enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
+    /// llama and qwen2: Familiar's own implementation.
+    Llama(LlamaModel),
     Qwen3(quantized_qwen3::ModelWeights),
     Gemma3(quantized_gemma3::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
@@ -143,19 +143,16 @@ impl Model {
             content.metadata.get(&format!("{arch_name}.context_length")).and_then(|v| v.to_u32().ok()).unwrap_or(2048)
                 as usize;
         let context_length = match arch {
-            // candle's llama precomputes rotary tables for this many positions.
-            Arch::Llama => declared.min(quantized_llama::MAX_SEQ_LEN),
+            // Rotary tables are precomputed up to this many positions.
+            Arch::Llama | Arch::Qwen2 => declared.min(32_768),
             _ => declared,
         };
         let mut file = File::open(path).map_err(|e| io_err(path, e))?;
         let load = |e: candle_core::Error| InferError::Model(format!("could not load {}: {e}", path.display()));
         let weights = match arch {
-            Arch::Llama => {
-                Weights::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
-            }
-            Arch::Qwen2 => {
-                Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
-            }
+            Arch::Llama | Arch::Qwen2 => Weights::Llama(
+                LlamaModel::from_gguf(&content, &mut file, device, file_bytes < DEQUANTIZE_BELOW).map_err(load)?,
+            ),
             Arch::Qwen3 => {
                 Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
             }
@@ -187,7 +184,6 @@ impl Model {
             let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
             let logits = match &mut self.weights {
                 Weights::Llama(m) => m.forward(&input, pos)?,
-                Weights::Qwen2(m) => m.forward(&input, pos)?,
                 Weights::Qwen3(m) => m.forward(&input, pos)?,
                 Weights::Gemma3(m) => m.forward(&input, pos)?,
                 Weights::Phi3(m) => m.forward(&input, pos)?,
@@ -197,10 +193,17 @@ impl Model {
         run().map_err(|e| InferError::Model(format!("inference failed: {e}")))
     }
 
+    /// Whether the KV cache can be cut back to a shorter prefix (else a
+    /// prompt that does not extend the cache starts over).
+    pub fn can_truncate(&self) -> bool {
+        matches!(self.weights, Weights::Llama(_))
+    }
+
     fn clear(&mut self) {
         match &mut self.weights {
-            Weights::Llama(m) => m.clear_kv_cache(),
-            Weights::Qwen2(m) => m.clear_kv_cache(),
+            Weights::Llama(m) => {
+                let _ = m.truncate_cache(0);
+            }
             Weights::Qwen3(m) => m.clear_kv_cache(),
             // These two reset their caches when they see position 0.
             Weights::Gemma3(_) | Weights::Phi3(_) => {}

@@ -1,0 +1,514 @@
+//! The model manager: the models folder, the registry of installed models,
+//! imports, downloads from the Hugging Face Hub (resumable, verified,
+//! cancellable), a catalog of recommended models, and the memory-fit check.
+//!
+//! Architecture invariant: a model is registered only once its file is
+//! complete, its sha256 is known and verified, and its GGUF header and
+//! architecture have been checked. Partial downloads live in
+//! `models/.partial/` and never appear in the registry.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use familiar_infer::CancelToken;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+
+/// The model the setup step installs and agents use by default.
+pub const BUNDLED_MODEL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub const HF_ENDPOINT_ENV: &str = "HF_ENDPOINT";
+pub const DEFAULT_HF_ENDPOINT: &str = "https://huggingface.co";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("no model `{0}` is installed; `familiar models list` shows them")]
+    NotInstalled(String),
+    #[error(
+        "no model is installed yet: run `make run` (installs the bundled one) or `familiar models pull <repo> <file>`"
+    )]
+    NoneInstalled,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{action} {path}: {source}")]
+    Io { action: &'static str, path: String, source: std::io::Error },
+    #[error("download failed: {0}")]
+    Download(String),
+    #[error("download interrupted after {done} of {total} bytes ({reason}); run the same command again to resume")]
+    Interrupted { done: u64, total: u64, reason: String },
+    #[error("download cancelled after {0} bytes; run the same command again to resume")]
+    Cancelled(u64),
+    #[error("the downloaded file's sha256 is {actual}, expected {expected}; the file was discarded")]
+    Checksum { expected: String, actual: String },
+    #[error("{0}")]
+    Infer(#[from] familiar_infer::InferError),
+    #[error(
+        "{model} needs about {needed_mb} MB of memory but only {available_mb} MB is available; close other programs or choose a smaller quantization"
+    )]
+    DoesNotFit { model: String, needed_mb: u64, available_mb: u64 },
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ModelError + 'a {
+    move |source| ModelError::Io { action, path: path.display().to_string(), source }
+}
+
+/// An installed model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstalledModel {
+    pub id: String,
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    pub arch: String,
+    pub source: String,
+    pub added_at: i64,
+}
+
+/// A model id from a file name: `SmolLM2-135M-Instruct.Q4_1.gguf` → `smollm2-135m-instruct-q4_1`.
+pub fn model_id(file_name: &str) -> String {
+    let stem = file_name.strip_suffix(".gguf").unwrap_or(file_name);
+    stem.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect()
+}
+
+/// Progress of a long job, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Progress {
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+/// The models folder and its registry.
+pub struct Models<'a> {
+    pub pool: &'a SqlitePool,
+    pub dir: PathBuf,
+}
+
+fn installed(row: &sqlx::sqlite::SqliteRow) -> Result<InstalledModel, sqlx::Error> {
+    Ok(InstalledModel {
+        id: row.try_get("id")?,
+        file: row.try_get("file")?,
+        sha256: row.try_get("sha256")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        arch: row.try_get("arch")?,
+        source: row.try_get("source")?,
+        added_at: row.try_get("added_at")?,
+    })
+}
+
+/// Hashes a file in chunks.
+fn sha256_file(path: &Path) -> Result<String, ModelError> {
+    let mut file = std::fs::File::open(path).map_err(io("could not read", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io("could not read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+impl Models<'_> {
+    pub async fn list(&self) -> Result<Vec<InstalledModel>, ModelError> {
+        let rows = sqlx::query("SELECT * FROM models ORDER BY id").fetch_all(self.pool).await?;
+        Ok(rows.iter().map(installed).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<InstalledModel, ModelError> {
+        let row = sqlx::query("SELECT * FROM models WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool)
+            .await?
+            .ok_or_else(|| ModelError::NotInstalled(id.to_owned()))?;
+        Ok(installed(&row)?)
+    }
+
+    pub fn path_of(&self, model: &InstalledModel) -> PathBuf {
+        self.dir.join(&model.file)
+    }
+
+    /// The model for an agent: its own choice when installed, else the
+    /// bundled model, else the first installed one.
+    pub async fn choose(&self, wanted: Option<&str>) -> Result<InstalledModel, ModelError> {
+        if let Some(id) = wanted {
+            if let Ok(model) = self.get(id).await {
+                return Ok(model);
+            }
+        }
+        if let Ok(model) = self.get(&model_id(BUNDLED_MODEL)).await {
+            return Ok(model);
+        }
+        self.list().await?.into_iter().next().ok_or(ModelError::NoneInstalled)
+    }
+
+    /// Checks a GGUF file and registers it under its file name; `source`
+    /// says where it came from. The file must already be in the models folder.
+    async fn register(&self, file_name: &str, sha256: &str, source: &str, now: i64) -> Result<InstalledModel, ModelError> {
+        let path = self.dir.join(file_name);
+        let (content, size) = familiar_infer::model::read_gguf(&path)?;
+        let arch = content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+        familiar_infer::Arch::from_name(&arch)?;
+        familiar_infer::model::text_setup(&content)?;
+        let id = model_id(file_name);
+        sqlx::query(
+            "INSERT INTO models (id, file, sha256, size, arch, source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size,
+             arch = excluded.arch, source = excluded.source",
+        )
+        .bind(&id)
+        .bind(file_name)
+        .bind(sha256)
+        .bind(size as i64)
+        .bind(&arch)
+        .bind(source)
+        .bind(now)
+        .execute(self.pool)
+        .await?;
+        self.get(&id).await
+    }
+
+    /// Imports a local GGUF file: checked first, then copied (atomically) into the models folder.
+    pub async fn import(&self, source: &Path, now: i64) -> Result<InstalledModel, ModelError> {
+        familiar_infer::model::read_gguf(source)?;
+        let file_name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".gguf"))
+            .ok_or_else(|| ModelError::Invalid(format!("{} is not a .gguf file", source.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(io("could not create", &self.dir))?;
+        let target = self.dir.join(&file_name);
+        let partial = self.dir.join(format!(".{file_name}.importing"));
+        // A hard link costs nothing when the file is on the same disk; otherwise copy.
+        let _ = std::fs::remove_file(&partial);
+        if std::fs::hard_link(source, &partial).is_err() {
+            std::fs::copy(source, &partial).map_err(io("could not copy into", &self.dir))?;
+        }
+        let sha256 = sha256_file(&partial)?;
+        std::fs::rename(&partial, &target).map_err(io("could not move into", &self.dir))?;
+        match self.register(&file_name, &sha256, &format!("import:{}", source.display()), now).await {
+            Ok(model) => Ok(model),
+            Err(e) => {
+                let _ = std::fs::remove_file(&target);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an installed model and its file.
+    pub async fn remove(&self, id: &str) -> Result<InstalledModel, ModelError> {
+        let model = self.get(id).await?;
+        sqlx::query("DELETE FROM models WHERE id = ?").bind(id).execute(self.pool).await?;
+        let path = self.path_of(&model);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(io("could not delete", &path))?;
+        }
+        Ok(model)
+    }
+
+    /// Downloads `file` of Hugging Face repository `repo` into the models
+    /// folder, resuming a previous partial download, verifying its sha256
+    /// (given, or the Hub's `X-Linked-Etag`), and registering it.
+    pub async fn pull(
+        &self,
+        request: &PullRequest,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &CancelToken,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
+        if !request.file.ends_with(".gguf") || request.file.contains(['/', '\\']) && request.file.contains("..") {
+            return Err(ModelError::Invalid(format!("`{}` is not a .gguf file name", request.file)));
+        }
+        let file_name = request.file.rsplit('/').next().unwrap_or(&request.file).to_owned();
+        let partial_dir = self.dir.join(".partial");
+        std::fs::create_dir_all(&partial_dir).map_err(io("could not create", &partial_dir))?;
+        let partial = partial_dir.join(&file_name);
+        let sha = download(request, &partial, progress, cancel)?;
+        if let Some(expected) = &request.sha256
+            && !expected.eq_ignore_ascii_case(&sha)
+        {
+            let _ = std::fs::remove_file(&partial);
+            return Err(ModelError::Checksum { expected: expected.to_ascii_lowercase(), actual: sha });
+        }
+        let target = self.dir.join(&file_name);
+        std::fs::rename(&partial, &target).map_err(io("could not move into", &self.dir))?;
+        let source = format!("hf:{}@{}/{}", request.repo, request.revision, request.file);
+        match self.register(&file_name, &sha, &source, now).await {
+            Ok(model) => Ok(model),
+            Err(e) => {
+                let _ = std::fs::remove_file(&target);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// What to download from the Hub.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub endpoint: String,
+    pub repo: String,
+    pub file: String,
+    pub revision: String,
+    /// The expected sha256; when absent, the Hub's `X-Linked-Etag` is used.
+    pub sha256: Option<String>,
+}
+
+impl PullRequest {
+    pub fn new(repo: &str, file: &str) -> PullRequest {
+        PullRequest {
+            endpoint: std::env::var(HF_ENDPOINT_ENV).ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_HF_ENDPOINT.into()),
+            repo: repo.trim_matches('/').to_owned(),
+            file: file.to_owned(),
+            revision: "main".into(),
+            sha256: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}/resolve/{}/{}", self.endpoint.trim_end_matches('/'), self.repo, self.revision, self.file)
+    }
+}
+
+const RETRIES: usize = 3;
+
+/// Downloads into `partial` (appending to what is there), retrying with
+/// `Range` after a broken connection. Returns the sha256 of the whole file.
+fn download(
+    request: &PullRequest,
+    partial: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
+) -> Result<String, ModelError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(20)))
+        .timeout_recv_body(Some(Duration::from_secs(60)))
+        .user_agent("familiar")
+        .build()
+        .into();
+    let mut last_error = String::new();
+    for _ in 0..RETRIES {
+        match download_once(&agent, request, partial, progress, cancel) {
+            Ok(sha) => return Ok(sha),
+            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Retry(reason)) => last_error = reason,
+        }
+    }
+    let done = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
+    Err(ModelError::Interrupted { done, total: 0, reason: last_error })
+}
+
+enum Attempt {
+    Retry(String),
+    Fatal(ModelError),
+}
+
+fn download_once(
+    agent: &ureq::Agent,
+    request: &PullRequest,
+    partial: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
+) -> Result<String, Attempt> {
+    let fatal = |e: ModelError| Attempt::Fatal(e);
+    let have = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
+    let mut url = request.url();
+    let mut linked_sha: Option<String> = None;
+    let mut response = None;
+    // Follow redirects ourselves: the Hub puts the file's sha256 on the first answer.
+    for _ in 0..8 {
+        let mut call = agent.get(&url);
+        if have > 0 {
+            call = call.header("Range", format!("bytes={have}-"));
+        }
+        let resp = call.call().map_err(|e| Attempt::Retry(e.to_string()))?;
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if let Some(etag) = header("x-linked-etag") {
+            let etag = etag.trim_matches('"').to_ascii_lowercase();
+            if etag.len() == 64 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
+                linked_sha = Some(etag);
+            }
+        }
+        if resp.status().is_redirection() {
+            let location = header("location")
+                .ok_or_else(|| fatal(ModelError::Download(format!("{url}: a redirect without a location"))))?;
+            url = if location.starts_with("http://") || location.starts_with("https://") {
+                location
+            } else {
+                let base = url.find("://").map(|i| i + 3).and_then(|s| url[s..].find('/').map(|p| &url[..s + p])).unwrap_or(&url);
+                format!("{base}{location}")
+            };
+            continue;
+        }
+        response = Some(resp);
+        break;
+    }
+    let resp = response.ok_or_else(|| fatal(ModelError::Download("too many redirects".into())))?;
+    let status = resp.status().as_u16();
+    let expected = request.sha256.clone().or(linked_sha);
+    let (resume, total) = match status {
+        206 => {
+            let range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let total = range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
+            let start = range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
+            if start != Some(have) {
+                let _ = std::fs::remove_file(partial);
+                return Err(Attempt::Retry(format!("the server resumed at the wrong place ({range})")));
+            }
+            (true, total)
+        }
+        200 => (false, resp.body().content_length()),
+        416 => {
+            // The partial file is already whole (or longer than the file): start over.
+            let _ = std::fs::remove_file(partial);
+            return Err(Attempt::Retry("the partial download did not match the file".into()));
+        }
+        401 | 403 => {
+            return Err(fatal(ModelError::Download(format!(
+                "{url}: access denied ({status}); the repository may be gated: accept its licence on the Hub and set HF_TOKEN"
+            ))));
+        }
+        404 => return Err(fatal(ModelError::Download(format!("{url}: not found; check the repository and file name")))),
+        _ => return Err(Attempt::Retry(format!("{url}: the server answered {status}"))),
+    };
+    let mut hasher = Sha256::new();
+    let mut file = if resume {
+        // Hash what we already have, then append.
+        let mut existing = std::fs::File::open(partial).map_err(|e| fatal(io("could not read", partial)(e)))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = existing.read(&mut buf).map_err(|e| fatal(io("could not read", partial)(e)))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        std::fs::OpenOptions::new().append(true).open(partial).map_err(|e| fatal(io("could not write", partial)(e)))?
+    } else {
+        std::fs::File::create(partial).map_err(|e| fatal(io("could not write", partial)(e)))?
+    };
+    let mut done = if resume { have } else { 0 };
+    let total = total.map(|t| if resume && status == 206 { t } else { t });
+    let mut reader = resp.into_body().into_reader();
+    let mut buf = vec![0u8; 256 << 10];
+    progress(Progress { done, total });
+    loop {
+        if cancel.is_cancelled() {
+            let _ = file.flush();
+            return Err(fatal(ModelError::Cancelled(done)));
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                let _ = file.flush();
+                return Err(Attempt::Retry(e.to_string()));
+            }
+        };
+        file.write_all(&buf[..n]).map_err(|e| {
+            fatal(ModelError::Io { action: "could not write (is the disk full?)", path: partial.display().to_string(), source: e })
+        })?;
+        hasher.update(&buf[..n]);
+        done += n as u64;
+        progress(Progress { done, total });
+    }
+    file.sync_all().map_err(|e| fatal(io("could not write", partial)(e)))?;
+    if let Some(total) = total
+        && done < total
+    {
+        return Err(Attempt::Retry(format!("the connection closed at {done} of {total} bytes")));
+    }
+    let sha = hex::encode(hasher.finalize());
+    if let Some(expected) = expected
+        && expected != sha
+    {
+        let _ = std::fs::remove_file(partial);
+        return Err(fatal(ModelError::Checksum { expected, actual: sha }));
+    }
+    Ok(sha)
+}
+
+/// A model we recommend, with what a user needs to choose it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogEntry {
+    pub name: &'static str,
+    pub repo: &'static str,
+    pub file: &'static str,
+    pub arch: &'static str,
+    pub params: &'static str,
+    pub quantization: &'static str,
+    pub size_mb: u64,
+    pub license: &'static str,
+    pub context: u32,
+}
+
+/// Recommended chat models, smallest first.
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry { name: "SmolLM2 135M Instruct", repo: "bartowski/SmolLM2-135M-Instruct-GGUF", file: "SmolLM2-135M-Instruct-Q4_K_M.gguf", arch: "llama", params: "135M", quantization: "Q4_K_M", size_mb: 105, license: "Apache-2.0", context: 8192 },
+    CatalogEntry { name: "SmolLM2 360M Instruct", repo: "bartowski/SmolLM2-360M-Instruct-GGUF", file: "SmolLM2-360M-Instruct-Q4_K_M.gguf", arch: "llama", params: "360M", quantization: "Q4_K_M", size_mb: 271, license: "Apache-2.0", context: 8192 },
+    CatalogEntry { name: "Qwen2.5 0.5B Instruct", repo: "Qwen/Qwen2.5-0.5B-Instruct-GGUF", file: "qwen2.5-0.5b-instruct-q4_k_m.gguf", arch: "qwen2", params: "0.5B", quantization: "Q4_K_M", size_mb: 491, license: "Apache-2.0", context: 32768 },
+    CatalogEntry { name: "Qwen3 0.6B", repo: "Qwen/Qwen3-0.6B-GGUF", file: "Qwen3-0.6B-Q8_0.gguf", arch: "qwen3", params: "0.6B", quantization: "Q8_0", size_mb: 639, license: "Apache-2.0", context: 32768 },
+    CatalogEntry { name: "Gemma 3 1B Instruct", repo: "ggml-org/gemma-3-1b-it-GGUF", file: "gemma-3-1b-it-Q4_K_M.gguf", arch: "gemma3", params: "1B", quantization: "Q4_K_M", size_mb: 806, license: "Gemma", context: 32768 },
+    CatalogEntry { name: "Llama 3.2 1B Instruct", repo: "bartowski/Llama-3.2-1B-Instruct-GGUF", file: "Llama-3.2-1B-Instruct-Q4_K_M.gguf", arch: "llama", params: "1B", quantization: "Q4_K_M", size_mb: 808, license: "Llama 3.2", context: 131072 },
+    CatalogEntry { name: "Qwen2.5 1.5B Instruct", repo: "Qwen/Qwen2.5-1.5B-Instruct-GGUF", file: "qwen2.5-1.5b-instruct-q4_k_m.gguf", arch: "qwen2", params: "1.5B", quantization: "Q4_K_M", size_mb: 1120, license: "Apache-2.0", context: 32768 },
+    CatalogEntry { name: "Qwen3 1.7B", repo: "Qwen/Qwen3-1.7B-GGUF", file: "Qwen3-1.7B-Q8_0.gguf", arch: "qwen3", params: "1.7B", quantization: "Q8_0", size_mb: 1830, license: "Apache-2.0", context: 32768 },
+    CatalogEntry { name: "Llama 3.2 3B Instruct", repo: "bartowski/Llama-3.2-3B-Instruct-GGUF", file: "Llama-3.2-3B-Instruct-Q4_K_M.gguf", arch: "llama", params: "3B", quantization: "Q4_K_M", size_mb: 2020, license: "Llama 3.2", context: 131072 },
+    CatalogEntry { name: "Phi-3.5 mini Instruct", repo: "bartowski/Phi-3.5-mini-instruct-GGUF", file: "Phi-3.5-mini-instruct-Q4_K_M.gguf", arch: "phi3", params: "3.8B", quantization: "Q4_K_M", size_mb: 2390, license: "MIT", context: 131072 },
+    CatalogEntry { name: "Gemma 3 4B Instruct", repo: "ggml-org/gemma-3-4b-it-GGUF", file: "gemma-3-4b-it-Q4_K_M.gguf", arch: "gemma3", params: "4B", quantization: "Q4_K_M", size_mb: 2490, license: "Gemma", context: 131072 },
+];
+
+/// Memory available for a model now, in bytes (Linux: `MemAvailable`).
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Memory a model needs: its weights, plus room for the KV cache and buffers.
+pub fn needed_memory(file_bytes: u64) -> u64 {
+    file_bytes + file_bytes / 5 + (128 << 20)
+}
+
+/// Refuses to load a model that would not fit in memory.
+pub fn check_fit(name: &str, file_bytes: u64) -> Result<(), ModelError> {
+    let needed = needed_memory(file_bytes);
+    match available_memory() {
+        Some(available) if available < needed => Err(ModelError::DoesNotFit {
+            model: name.to_owned(),
+            needed_mb: needed >> 20,
+            available_mb: available >> 20,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The bundled model in the machine's model cache, if the setup step fetched it.
+pub fn bundled_model_file() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("FAMILIAR_MODEL_CACHE") {
+        dirs.push(dir.into());
+    }
+    dirs.push("/var/cache/familiar/models".into());
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cache/familiar/models"));
+    }
+    dirs.into_iter().map(|d| d.join(BUNDLED_MODEL)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_come_from_file_names() {
+        assert_eq!(super::model_id("SmolLM2-135M-Instruct.Q4_1.gguf"), "smollm2-135m-instruct-q4_1");
+        assert_eq!(super::model_id("qwen2.5-0.5b-instruct-q4_k_m.gguf"), "qwen2-5-0-5b-instruct-q4_k_m");
+    }
+}
