@@ -9,16 +9,19 @@ FAMILIAR := $(CARGO_TARGET_DIR)/debug/familiar
 
 .PHONY: run test deps build
 
+# Sets up the data folder (sample agents, the bundled model), then opens a chat with Lena.
 run: deps build
 	$(FAMILIAR) setup
+	$(FAMILIAR) chat lena
 
 test: deps
 	cargo fmt --all --check
-	cargo clippy --all-targets --locked -- -D warnings
-	cargo test --locked
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo test --workspace --locked
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/fetch-models.sh >/dev/null
 
 build:
 	cargo build --locked

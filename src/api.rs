@@ -111,6 +111,9 @@ fn system_clock() -> Clock {
     })
 }
 
+/// A loaded model and its id.
+type LoadedEngine = (String, Arc<Engine>);
+
 /// An open data folder: the store and the clock every call uses.
 #[derive(Clone)]
 pub struct Studio {
@@ -118,7 +121,7 @@ pub struct Studio {
     home: PathBuf,
     clock: Clock,
     /// The loaded model (one at a time), by model id.
-    engine: Arc<tokio::sync::Mutex<Option<(String, Arc<Engine>)>>>,
+    engine: Arc<tokio::sync::Mutex<Option<LoadedEngine>>>,
     engine_options: EngineOptions,
 }
 
@@ -658,7 +661,8 @@ pub async fn send_message(
     let store = conversations(studio);
     let conversation = store.get(conversation_id).await?;
     let head = conversation.head_id.clone();
-    let user = store.append(&conversation.id, head.as_deref(), Role::User, text, ReplyMeta::default(), studio.now()).await?;
+    let user =
+        store.append(&conversation.id, head.as_deref(), Role::User, text, ReplyMeta::default(), studio.now()).await?;
     reply_to(studio, &conversation.id, &user, options, sink, cancel).await
 }
 
@@ -736,7 +740,8 @@ async fn reply_to(
             template.render(messages, true).map(|t| tokenizer.encode(&t, true, true).len()).unwrap_or(usize::MAX)
         };
         let count_text = |text: &str| tokenizer.encode(text, false, false).len();
-        prompt::assemble(&spec, &history, &conversation.user_name, &budget, &count, &count_text).map_err(ChatError::from)?
+        prompt::assemble(&spec, &history, &conversation.user_name, &budget, &count, &count_text)
+            .map_err(ChatError::from)?
     };
     let rendered = engine.template.render(&assembled.messages, true)?;
     let tokens = engine.tokenizer.encode(&rendered, true, true);
@@ -765,7 +770,8 @@ async fn reply_to(
         timings: Some(timings),
     };
     let text = completion.text.trim().to_owned();
-    let message = store.append(&conversation.id, Some(&user_message.id), Role::Assistant, &text, meta, studio.now()).await?;
+    let message =
+        store.append(&conversation.id, Some(&user_message.id), Role::Assistant, &text, meta, studio.now()).await?;
     Ok(ReplyReport {
         message,
         model: model.id,

@@ -220,7 +220,9 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let agents = api::list_agents(&studio).await?;
             let models = api::list_models(&studio).await?;
             if j {
-                print_json(&json!({ "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models }));
+                print_json(
+                    &json!({ "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models }),
+                );
             } else {
                 println!("Data folder: {}", studio.home().display());
                 for report in &installed {
@@ -230,7 +232,9 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                     println!("Installed model {}", model.id);
                 }
                 if models.is_empty() {
-                    println!("No model installed yet: run scripts/fetch-models.sh, or `familiar models pull <repo> <file>`.");
+                    println!(
+                        "No model installed yet: run scripts/fetch-models.sh, or `familiar models pull <repo> <file>`."
+                    );
                 }
                 print_agents(&agents);
             }
@@ -370,7 +374,13 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
             } else {
                 println!("{:>7}  {:<16}  {:<24} WHY", "VERSION", "SAVED (UTC)", "NAME");
                 for v in &history {
-                    println!("{:>7}  {:<16}  {:<24} {}", v.version, crate::time::format_utc(v.created_at), v.name, v.reason);
+                    println!(
+                        "{:>7}  {:<16}  {:<24} {}",
+                        v.version,
+                        crate::time::format_utc(v.created_at),
+                        v.name,
+                        v.reason
+                    );
                 }
             }
         }
@@ -461,7 +471,12 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
     loop {
         eprint!("{}> ", conversation.user_name);
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line).map_err(|e| api::Error::Invalid(format!("could not read the terminal: {e}")))? == 0 {
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| api::Error::Invalid(format!("could not read the terminal: {e}")))?
+            == 0
+        {
             break;
         }
         let line = line.trim();
@@ -542,7 +557,9 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
             if j {
                 print_json(&models);
             } else if models.is_empty() {
-                println!("No models installed. Run scripts/fetch-models.sh then `familiar setup`, or `familiar models pull <repo> <file>`.");
+                println!(
+                    "No models installed. Run scripts/fetch-models.sh then `familiar setup`, or `familiar models pull <repo> <file>`."
+                );
             } else {
                 println!("{:<36} {:<8} {:>9}  SOURCE", "ID", "ARCH", "SIZE");
                 for m in &models {
@@ -555,12 +572,22 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
             if j {
                 print_json(&json!({ "models": crate::models::CATALOG, "available_memory": available }));
             } else {
-                println!("{:<24} {:<7} {:<7} {:>8}  {:<11} FITS  PULL WITH", "NAME", "PARAMS", "QUANT", "SIZE", "LICENCE");
+                println!(
+                    "{:<24} {:<7} {:<7} {:>8}  {:<11} FITS  PULL WITH",
+                    "NAME", "PARAMS", "QUANT", "SIZE", "LICENCE"
+                );
                 for m in crate::models::CATALOG {
                     let fits = available.is_none_or(|a| crate::models::needed_memory(m.size_mb << 20) <= a);
                     println!(
                         "{:<24} {:<7} {:<7} {:>5} MB  {:<11} {:<4}  familiar models pull {} {}",
-                        m.name, m.params, m.quantization, m.size_mb, m.license, if fits { "yes" } else { "no" }, m.repo, m.file
+                        m.name,
+                        m.params,
+                        m.quantization,
+                        m.size_mb,
+                        m.license,
+                        if fits { "yes" } else { "no" },
+                        m.repo,
+                        m.file
                     );
                 }
             }

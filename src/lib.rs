@@ -4,11 +4,11 @@
 pub mod agent;
 pub mod api;
 pub mod archive;
+pub mod chat;
 pub mod cli;
+pub mod models;
 pub mod package;
 pub mod paths;
 pub mod samples;
 pub mod store;
-pub mod chat;
-pub mod models;
 pub mod time;

@@ -137,10 +137,10 @@ impl Models<'_> {
     /// The model for an agent: its own choice when installed, else the
     /// bundled model, else the first installed one.
     pub async fn choose(&self, wanted: Option<&str>) -> Result<InstalledModel, ModelError> {
-        if let Some(id) = wanted {
-            if let Ok(model) = self.get(id).await {
-                return Ok(model);
-            }
+        if let Some(id) = wanted
+            && let Ok(model) = self.get(id).await
+        {
+            return Ok(model);
         }
         if let Ok(model) = self.get(&model_id(BUNDLED_MODEL)).await {
             return Ok(model);
@@ -150,10 +150,17 @@ impl Models<'_> {
 
     /// Checks a GGUF file and registers it under its file name; `source`
     /// says where it came from. The file must already be in the models folder.
-    async fn register(&self, file_name: &str, sha256: &str, source: &str, now: i64) -> Result<InstalledModel, ModelError> {
+    async fn register(
+        &self,
+        file_name: &str,
+        sha256: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
         let path = self.dir.join(file_name);
         let (content, size) = familiar_infer::model::read_gguf(&path)?;
-        let arch = content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+        let arch =
+            content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
         familiar_infer::Arch::from_name(&arch)?;
         familiar_infer::model::text_setup(&content)?;
         let id = model_id(file_name);
@@ -263,7 +270,10 @@ pub struct PullRequest {
 impl PullRequest {
     pub fn new(repo: &str, file: &str) -> PullRequest {
         PullRequest {
-            endpoint: std::env::var(HF_ENDPOINT_ENV).ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_HF_ENDPOINT.into()),
+            endpoint: std::env::var(HF_ENDPOINT_ENV)
+                .ok()
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| DEFAULT_HF_ENDPOINT.into()),
             repo: repo.trim_matches('/').to_owned(),
             file: file.to_owned(),
             revision: "main".into(),
@@ -343,7 +353,11 @@ fn download_once(
             url = if location.starts_with("http://") || location.starts_with("https://") {
                 location
             } else {
-                let base = url.find("://").map(|i| i + 3).and_then(|s| url[s..].find('/').map(|p| &url[..s + p])).unwrap_or(&url);
+                let base = url
+                    .find("://")
+                    .map(|i| i + 3)
+                    .and_then(|s| url[s..].find('/').map(|p| &url[..s + p]))
+                    .unwrap_or(&url);
                 format!("{base}{location}")
             };
             continue;
@@ -358,7 +372,8 @@ fn download_once(
         206 => {
             let range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).unwrap_or_default();
             let total = range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
-            let start = range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
+            let start =
+                range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
             if start != Some(have) {
                 let _ = std::fs::remove_file(partial);
                 return Err(Attempt::Retry(format!("the server resumed at the wrong place ({range})")));
@@ -376,7 +391,9 @@ fn download_once(
                 "{url}: access denied ({status}); the repository may be gated: accept its licence on the Hub and set HF_TOKEN"
             ))));
         }
-        404 => return Err(fatal(ModelError::Download(format!("{url}: not found; check the repository and file name")))),
+        404 => {
+            return Err(fatal(ModelError::Download(format!("{url}: not found; check the repository and file name"))));
+        }
         _ => return Err(Attempt::Retry(format!("{url}: the server answered {status}"))),
     };
     let mut hasher = Sha256::new();
@@ -396,7 +413,6 @@ fn download_once(
         std::fs::File::create(partial).map_err(|e| fatal(io("could not write", partial)(e)))?
     };
     let mut done = if resume { have } else { 0 };
-    let total = total.map(|t| if resume && status == 206 { t } else { t });
     let mut reader = resp.into_body().into_reader();
     let mut buf = vec![0u8; 256 << 10];
     progress(Progress { done, total });
@@ -414,7 +430,11 @@ fn download_once(
             }
         };
         file.write_all(&buf[..n]).map_err(|e| {
-            fatal(ModelError::Io { action: "could not write (is the disk full?)", path: partial.display().to_string(), source: e })
+            fatal(ModelError::Io {
+                action: "could not write (is the disk full?)",
+                path: partial.display().to_string(),
+                source: e,
+            })
         })?;
         hasher.update(&buf[..n]);
         done += n as u64;
@@ -452,17 +472,127 @@ pub struct CatalogEntry {
 
 /// Recommended chat models, smallest first.
 pub const CATALOG: &[CatalogEntry] = &[
-    CatalogEntry { name: "SmolLM2 135M Instruct", repo: "bartowski/SmolLM2-135M-Instruct-GGUF", file: "SmolLM2-135M-Instruct-Q4_K_M.gguf", arch: "llama", params: "135M", quantization: "Q4_K_M", size_mb: 105, license: "Apache-2.0", context: 8192 },
-    CatalogEntry { name: "SmolLM2 360M Instruct", repo: "bartowski/SmolLM2-360M-Instruct-GGUF", file: "SmolLM2-360M-Instruct-Q4_K_M.gguf", arch: "llama", params: "360M", quantization: "Q4_K_M", size_mb: 271, license: "Apache-2.0", context: 8192 },
-    CatalogEntry { name: "Qwen2.5 0.5B Instruct", repo: "Qwen/Qwen2.5-0.5B-Instruct-GGUF", file: "qwen2.5-0.5b-instruct-q4_k_m.gguf", arch: "qwen2", params: "0.5B", quantization: "Q4_K_M", size_mb: 491, license: "Apache-2.0", context: 32768 },
-    CatalogEntry { name: "Qwen3 0.6B", repo: "Qwen/Qwen3-0.6B-GGUF", file: "Qwen3-0.6B-Q8_0.gguf", arch: "qwen3", params: "0.6B", quantization: "Q8_0", size_mb: 639, license: "Apache-2.0", context: 32768 },
-    CatalogEntry { name: "Gemma 3 1B Instruct", repo: "ggml-org/gemma-3-1b-it-GGUF", file: "gemma-3-1b-it-Q4_K_M.gguf", arch: "gemma3", params: "1B", quantization: "Q4_K_M", size_mb: 806, license: "Gemma", context: 32768 },
-    CatalogEntry { name: "Llama 3.2 1B Instruct", repo: "bartowski/Llama-3.2-1B-Instruct-GGUF", file: "Llama-3.2-1B-Instruct-Q4_K_M.gguf", arch: "llama", params: "1B", quantization: "Q4_K_M", size_mb: 808, license: "Llama 3.2", context: 131072 },
-    CatalogEntry { name: "Qwen2.5 1.5B Instruct", repo: "Qwen/Qwen2.5-1.5B-Instruct-GGUF", file: "qwen2.5-1.5b-instruct-q4_k_m.gguf", arch: "qwen2", params: "1.5B", quantization: "Q4_K_M", size_mb: 1120, license: "Apache-2.0", context: 32768 },
-    CatalogEntry { name: "Qwen3 1.7B", repo: "Qwen/Qwen3-1.7B-GGUF", file: "Qwen3-1.7B-Q8_0.gguf", arch: "qwen3", params: "1.7B", quantization: "Q8_0", size_mb: 1830, license: "Apache-2.0", context: 32768 },
-    CatalogEntry { name: "Llama 3.2 3B Instruct", repo: "bartowski/Llama-3.2-3B-Instruct-GGUF", file: "Llama-3.2-3B-Instruct-Q4_K_M.gguf", arch: "llama", params: "3B", quantization: "Q4_K_M", size_mb: 2020, license: "Llama 3.2", context: 131072 },
-    CatalogEntry { name: "Phi-3.5 mini Instruct", repo: "bartowski/Phi-3.5-mini-instruct-GGUF", file: "Phi-3.5-mini-instruct-Q4_K_M.gguf", arch: "phi3", params: "3.8B", quantization: "Q4_K_M", size_mb: 2390, license: "MIT", context: 131072 },
-    CatalogEntry { name: "Gemma 3 4B Instruct", repo: "ggml-org/gemma-3-4b-it-GGUF", file: "gemma-3-4b-it-Q4_K_M.gguf", arch: "gemma3", params: "4B", quantization: "Q4_K_M", size_mb: 2490, license: "Gemma", context: 131072 },
+    CatalogEntry {
+        name: "SmolLM2 135M Instruct",
+        repo: "bartowski/SmolLM2-135M-Instruct-GGUF",
+        file: "SmolLM2-135M-Instruct-Q4_K_M.gguf",
+        arch: "llama",
+        params: "135M",
+        quantization: "Q4_K_M",
+        size_mb: 105,
+        license: "Apache-2.0",
+        context: 8192,
+    },
+    CatalogEntry {
+        name: "SmolLM2 360M Instruct",
+        repo: "bartowski/SmolLM2-360M-Instruct-GGUF",
+        file: "SmolLM2-360M-Instruct-Q4_K_M.gguf",
+        arch: "llama",
+        params: "360M",
+        quantization: "Q4_K_M",
+        size_mb: 271,
+        license: "Apache-2.0",
+        context: 8192,
+    },
+    CatalogEntry {
+        name: "Qwen2.5 0.5B Instruct",
+        repo: "Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+        file: "qwen2.5-0.5b-instruct-q4_k_m.gguf",
+        arch: "qwen2",
+        params: "0.5B",
+        quantization: "Q4_K_M",
+        size_mb: 491,
+        license: "Apache-2.0",
+        context: 32768,
+    },
+    CatalogEntry {
+        name: "Qwen3 0.6B",
+        repo: "Qwen/Qwen3-0.6B-GGUF",
+        file: "Qwen3-0.6B-Q8_0.gguf",
+        arch: "qwen3",
+        params: "0.6B",
+        quantization: "Q8_0",
+        size_mb: 639,
+        license: "Apache-2.0",
+        context: 32768,
+    },
+    CatalogEntry {
+        name: "Gemma 3 1B Instruct",
+        repo: "ggml-org/gemma-3-1b-it-GGUF",
+        file: "gemma-3-1b-it-Q4_K_M.gguf",
+        arch: "gemma3",
+        params: "1B",
+        quantization: "Q4_K_M",
+        size_mb: 806,
+        license: "Gemma",
+        context: 32768,
+    },
+    CatalogEntry {
+        name: "Llama 3.2 1B Instruct",
+        repo: "bartowski/Llama-3.2-1B-Instruct-GGUF",
+        file: "Llama-3.2-1B-Instruct-Q4_K_M.gguf",
+        arch: "llama",
+        params: "1B",
+        quantization: "Q4_K_M",
+        size_mb: 808,
+        license: "Llama 3.2",
+        context: 131072,
+    },
+    CatalogEntry {
+        name: "Qwen2.5 1.5B Instruct",
+        repo: "Qwen/Qwen2.5-1.5B-Instruct-GGUF",
+        file: "qwen2.5-1.5b-instruct-q4_k_m.gguf",
+        arch: "qwen2",
+        params: "1.5B",
+        quantization: "Q4_K_M",
+        size_mb: 1120,
+        license: "Apache-2.0",
+        context: 32768,
+    },
+    CatalogEntry {
+        name: "Qwen3 1.7B",
+        repo: "Qwen/Qwen3-1.7B-GGUF",
+        file: "Qwen3-1.7B-Q8_0.gguf",
+        arch: "qwen3",
+        params: "1.7B",
+        quantization: "Q8_0",
+        size_mb: 1830,
+        license: "Apache-2.0",
+        context: 32768,
+    },
+    CatalogEntry {
+        name: "Llama 3.2 3B Instruct",
+        repo: "bartowski/Llama-3.2-3B-Instruct-GGUF",
+        file: "Llama-3.2-3B-Instruct-Q4_K_M.gguf",
+        arch: "llama",
+        params: "3B",
+        quantization: "Q4_K_M",
+        size_mb: 2020,
+        license: "Llama 3.2",
+        context: 131072,
+    },
+    CatalogEntry {
+        name: "Phi-3.5 mini Instruct",
+        repo: "bartowski/Phi-3.5-mini-instruct-GGUF",
+        file: "Phi-3.5-mini-instruct-Q4_K_M.gguf",
+        arch: "phi3",
+        params: "3.8B",
+        quantization: "Q4_K_M",
+        size_mb: 2390,
+        license: "MIT",
+        context: 131072,
+    },
+    CatalogEntry {
+        name: "Gemma 3 4B Instruct",
+        repo: "ggml-org/gemma-3-4b-it-GGUF",
+        file: "gemma-3-4b-it-Q4_K_M.gguf",
+        arch: "gemma3",
+        params: "4B",
+        quantization: "Q4_K_M",
+        size_mb: 2490,
+        license: "Gemma",
+        context: 131072,
+    },
 ];
 
 /// Memory available for a model now, in bytes (Linux: `MemAvailable`).

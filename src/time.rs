@@ -17,7 +17,6 @@ pub fn format_utc(secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

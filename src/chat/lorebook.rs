@@ -96,7 +96,9 @@ pub fn activate(book: &Lorebook, recent: &[&str], count_tokens: &dyn Fn(&str) ->
     let mut chosen: Vec<&LoreEntry> = book.entries.iter().zip(&fired).filter(|(_, f)| **f).map(|(e, _)| e).collect();
     if let Some(budget) = book.token_budget.filter(|b| *b > 0) {
         // Highest priority first; among equals, the earlier insertion order.
-        chosen.sort_by(|a, b| b.priority.unwrap_or(0).cmp(&a.priority.unwrap_or(0)).then(a.insertion_order.cmp(&b.insertion_order)));
+        chosen.sort_by(|a, b| {
+            b.priority.unwrap_or(0).cmp(&a.priority.unwrap_or(0)).then(a.insertion_order.cmp(&b.insertion_order))
+        });
         let mut used = 0;
         chosen.retain(|e| {
             let cost = count_tokens(&content_of(e));
@@ -167,7 +169,11 @@ mod tests {
         let book = Lorebook { scan_depth: Some(1), entries: vec![selective, constant, off], ..Default::default() };
         assert_eq!(fired(&book, &["a bell"]), ["always"]);
         assert_eq!(fired(&book, &["a bell by the lake"]), ["sunken bell", "always"]);
-        assert_eq!(fired(&book, &["a bell by the lake", "nothing here"]), ["always"], "only the last message is scanned");
+        assert_eq!(
+            fired(&book, &["a bell by the lake", "nothing here"]),
+            ["always"],
+            "only the last message is scanned"
+        );
     }
 
     #[test]

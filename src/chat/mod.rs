@@ -132,19 +132,24 @@ impl Conversations<'_> {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE conversations SET head_id = ? WHERE id = ?").bind(&mid).bind(&id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE conversations SET head_id = ? WHERE id = ?")
+                .bind(&mid)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.get(&id).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Conversation, ChatError> {
-        let row = sqlx::query("SELECT * FROM conversations WHERE id = ? OR (length(?) >= 6 AND id LIKE ? || '%') LIMIT 2")
-            .bind(id)
-            .bind(id)
-            .bind(id)
-            .fetch_all(self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM conversations WHERE id = ? OR (length(?) >= 6 AND id LIKE ? || '%') LIMIT 2")
+                .bind(id)
+                .bind(id)
+                .bind(id)
+                .fetch_all(self.pool)
+                .await?;
         match row.as_slice() {
             [one] => Ok(conversation(one)?),
             _ => Err(ChatError::NoConversation(id.to_owned())),
@@ -153,11 +158,13 @@ impl Conversations<'_> {
 
     /// Conversations of one agent (or all), newest first.
     pub async fn list(&self, agent_id: Option<&str>) -> Result<Vec<Conversation>, ChatError> {
-        let rows = sqlx::query("SELECT * FROM conversations WHERE ? IS NULL OR agent_id = ? ORDER BY updated_at DESC, created_at DESC")
-            .bind(agent_id)
-            .bind(agent_id)
-            .fetch_all(self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM conversations WHERE ? IS NULL OR agent_id = ? ORDER BY updated_at DESC, created_at DESC",
+        )
+        .bind(agent_id)
+        .bind(agent_id)
+        .fetch_all(self.pool)
+        .await?;
         Ok(rows.iter().map(conversation).collect::<Result<_, _>>()?)
     }
 

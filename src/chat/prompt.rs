@@ -66,10 +66,14 @@ pub enum PromptError {
 pub fn substitute(text: &str, char_name: &str, user_name: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let macros: [(&str, &str); 4] = [("{{char}}", char_name), ("{{user}}", user_name), ("<bot>", char_name), ("<user>", user_name)];
+    let macros: [(&str, &str); 4] =
+        [("{{char}}", char_name), ("{{user}}", user_name), ("<bot>", char_name), ("<user>", user_name)];
     'scan: while !rest.is_empty() {
         for (pattern, value) in macros {
-            if rest.len() >= pattern.len() && rest.is_char_boundary(pattern.len()) && rest[..pattern.len()].eq_ignore_ascii_case(pattern) {
+            if rest.len() >= pattern.len()
+                && rest.is_char_boundary(pattern.len())
+                && rest[..pattern.len()].eq_ignore_ascii_case(pattern)
+            {
                 out.push_str(value);
                 rest = &rest[pattern.len()..];
                 continue 'scan;
@@ -109,12 +113,7 @@ pub fn system_message(spec: &AgentSpec, lore: &[Activated], user_name: &str) -> 
         parts.push(format!("Scenario: {}", sub(&spec.scenario)));
     }
     parts.extend(lore.iter().filter(|l| !l.before_char).map(|l| sub(&l.content)));
-    let examples: Vec<String> = spec
-        .mes_example
-        .split("<START>")
-        .map(|block| sub(block))
-        .filter(|block| !block.is_empty())
-        .collect();
+    let examples: Vec<String> = spec.mes_example.split("<START>").map(sub).filter(|block| !block.is_empty()).collect();
     if !examples.is_empty() {
         parts.push(format!(
             "Example conversations, showing how {name} talks (not part of this chat):\n{}",
@@ -189,7 +188,12 @@ mod tests {
             post_history_instructions: "Answer in one paragraph.".into(),
             character_book: Some(Lorebook {
                 entries: vec![
-                    LoreEntry { keys: vec!["bell".into()], content: "The bell is sunken.".into(), enabled: true, ..Default::default() },
+                    LoreEntry {
+                        keys: vec!["bell".into()],
+                        content: "The bell is sunken.".into(),
+                        enabled: true,
+                        ..Default::default()
+                    },
                     LoreEntry {
                         keys: vec!["inn".into()],
                         content: "Inn lore first.".into(),
@@ -218,7 +222,10 @@ mod tests {
 
     #[test]
     fn macros_are_replaced_in_any_case() {
-        assert_eq!(substitute("{{Char}} greets {{USER}}; <BOT> and <user>. ünï {{char}}", "Bram", "Ana"), "Bram greets Ana; Bram and Ana. ünï Bram");
+        assert_eq!(
+            substitute("{{Char}} greets {{USER}}; <BOT> and <user>. ünï {{char}}", "Bram", "Ana"),
+            "Bram greets Ana; Bram and Ana. ünï Bram"
+        );
     }
 
     #[test]
@@ -252,8 +259,25 @@ mod tests {
         assert!(out.messages[0].content.starts_with("You are Bram."));
         assert!(out.messages.last().unwrap().content.starts_with("last question"));
         // One fewer dropped turn would not fit.
-        assert!(out.dropped_turns == 0 || words(&assemble(&spec(), &history[out.dropped_turns - 1..], "Ana", &Budget { context: 10_000, reply: 0 }, &words, &text_words).unwrap().messages) > 150);
+        assert!(
+            out.dropped_turns == 0
+                || words(
+                    &assemble(
+                        &spec(),
+                        &history[out.dropped_turns - 1..],
+                        "Ana",
+                        &Budget { context: 10_000, reply: 0 },
+                        &words,
+                        &text_words
+                    )
+                    .unwrap()
+                    .messages
+                ) > 150
+        );
         let tiny = Budget { context: 30, reply: 10 };
-        assert!(matches!(assemble(&spec(), &history, "Ana", &tiny, &words, &text_words), Err(PromptError::PersonaTooLong { .. })));
+        assert!(matches!(
+            assemble(&spec(), &history, "Ana", &tiny, &words, &text_words),
+            Err(PromptError::PersonaTooLong { .. })
+        ));
     }
 }

@@ -31,11 +31,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut tokens = prompt.clone();
         tokens[0] = tokens[0].wrapping_add(run as u32 % 2); // never reuse the cache
         let params = SamplingParams { max_tokens: 1, ..SamplingParams::greedy() };
-        let done = engine.generate_with(GenerateRequest { prompt: tokens, params, cancel: CancelToken::default() }, |_| {})?;
+        let done =
+            engine.generate_with(GenerateRequest { prompt: tokens, params, cancel: CancelToken::default() }, |_| {})?;
         // Decode: tg tokens after a one-token prompt.
         let params = SamplingParams { max_tokens: tg, stop: vec![], ..SamplingParams::greedy() };
         let start = Instant::now();
-        let decoded = engine.generate_with(GenerateRequest { prompt: vec![prompt[run % prompt.len()]], params, cancel: CancelToken::default() }, |_| {})?;
+        let decoded = engine.generate_with(
+            GenerateRequest { prompt: vec![prompt[run % prompt.len()]], params, cancel: CancelToken::default() },
+            |_| {},
+        )?;
         let secs = start.elapsed().as_secs_f64();
         if run > 0 {
             pp_rates.push(pp as f64 / (done.prefill_ms / 1e3));

@@ -4,8 +4,8 @@
 //! flag checked between tokens.
 //!
 //! KV-cache reuse: the thread remembers the tokens its cache holds. When a
-//! new prompt extends them (the persona and the history so far), only the
-//! new tokens are computed.
+//! new prompt shares a prefix with them (the persona and the history so far),
+//! only the tokens after it are computed.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -217,7 +217,17 @@ fn generate(
             prompt.len()
         )));
     }
-    let reused = if prompt.len() > cached.len() && prompt.starts_with(cached) { cached.len() } else { 0 };
+    // Reuse the longest shared prefix when the model's cache can be cut back;
+    // otherwise only a prompt that extends the whole cache reuses it. At least
+    // one token is always computed, for its logits.
+    let common = cached.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+    let reused = if model.can_truncate() {
+        common.min(prompt.len() - 1)
+    } else if common == cached.len() && prompt.len() > cached.len() {
+        common
+    } else {
+        0
+    };
     cached.truncate(reused);
     let mut logits = model.forward(&prompt[reused..], reused)?;
     cached.extend_from_slice(&prompt[reused..]);

@@ -51,11 +51,7 @@ pub struct LlamaModel {
 }
 
 fn matmul(q: QTensor, dequantize: bool) -> Result<QMatMul> {
-    if dequantize {
-        Ok(QMatMul::Tensor(q.dequantize(&q.device())?))
-    } else {
-        QMatMul::from_qtensor(q)
-    }
+    if dequantize { Ok(QMatMul::Tensor(q.dequantize(&q.device())?)) } else { QMatMul::from_qtensor(q) }
 }
 
 impl LlamaModel {
@@ -65,9 +61,13 @@ impl LlamaModel {
         device: &Device,
         dequantize: bool,
     ) -> Result<LlamaModel> {
-        let arch = content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+        let arch =
+            content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
         let md = |key: &str| {
-            content.metadata.get(&format!("{arch}.{key}")).ok_or_else(|| candle_core::Error::Msg(format!("missing {arch}.{key}")))
+            content
+                .metadata
+                .get(&format!("{arch}.{key}"))
+                .ok_or_else(|| candle_core::Error::Msg(format!("missing {arch}.{key}")))
         };
         let heads = md("attention.head_count")?.to_u32()? as usize;
         let kv_heads = md("attention.head_count_kv").and_then(|v| v.to_u32()).unwrap_or(heads as u32) as usize;
