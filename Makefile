@@ -7,7 +7,10 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(shell if [ -w /var/cache ] || [ -w /var/cache/familiar ]; then echo /var/cache/familiar/target; else echo $(HOME)/.cache/familiar/target; fi)
 FAMILIAR := $(CARGO_TARGET_DIR)/debug/familiar
 
-.PHONY: run test deps build
+BENCH_VENV ?= $(dir $(CARGO_TARGET_DIR))bench-venv
+MODEL_CACHE ?= $(shell scripts/fetch-models.sh 2>/dev/null || echo /var/cache/familiar/models)
+
+.PHONY: run test deps build bench
 
 # Sets up the data folder (sample agents, the bundled model), then opens a chat with Lena.
 run: deps build
@@ -25,3 +28,10 @@ deps:
 
 build:
 	cargo build --locked
+
+# Side by side with llama.cpp (llama-cpp-python, built from source once into BENCH_VENV); rewrites BENCHMARKS.md.
+bench: deps
+	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import llama_cpp, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet llama-cpp-python==0.3.16 numpy
+	cargo build --locked -p familiar-infer --example bench
+	$(BENCH_VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/debug/examples/bench $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2 5

@@ -536,6 +536,8 @@ pub struct TurnOptions {
     pub temperature: Option<f32>,
     /// The longest reply, in tokens.
     pub max_tokens: Option<usize>,
+    /// Extra stop strings.
+    pub stop: Vec<String>,
 }
 
 /// The sampling for one turn: engine defaults, then the agent's settings, then the turn's.
@@ -729,30 +731,9 @@ async fn reply_to(
             thread = store.thread(&store.get(conversation_id).await?).await?;
         }
     }
-    let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
-    let engine = engine_for(studio, &model).await?;
-    let params = sampling_for(&spec, options, &conversation.user_name);
     let history: Vec<prompt::Turn> = thread.iter().map(ChatMessage::turn).collect();
-    let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
-    let assembled = {
-        let (template, tokenizer) = (&engine.template, &engine.tokenizer);
-        let count = |messages: &[familiar_infer::Message]| -> usize {
-            template.render(messages, true).map(|t| tokenizer.encode(&t, true, true).len()).unwrap_or(usize::MAX)
-        };
-        let count_text = |text: &str| tokenizer.encode(text, false, false).len();
-        prompt::assemble(&spec, &history, &conversation.user_name, &budget, &count, &count_text)
-            .map_err(ChatError::from)?
-    };
-    let rendered = engine.template.render(&assembled.messages, true)?;
-    let tokens = engine.tokenizer.encode(&rendered, true, true);
-    let request = familiar_infer::GenerateRequest { prompt: tokens, params: params.clone(), cancel };
-    let completion = {
-        let engine = engine.clone();
-        let mut sink = sink;
-        tokio::task::spawn_blocking(move || engine.generate_with(request, |t| sink(t)))
-            .await
-            .map_err(|e| Error::Invalid(format!("generation stopped unexpectedly: {e}")))??
-    };
+    let Generated { completion, model, params, assembled } =
+        generate_reply(studio, &spec, &history, &conversation.user_name, options, sink, cancel).await?;
     let decode_s = completion.decode_ms / 1e3;
     let timings = serde_json::json!({
         "prompt_tokens": completion.prompt_tokens,
@@ -764,17 +745,14 @@ async fn reply_to(
         "tokens_per_second": if decode_s > 0.0 { completion.tokens.len() as f64 / decode_s } else { 0.0 },
         "stop": completion.stop,
     });
-    let meta = ReplyMeta {
-        model: Some(model.id.clone()),
-        sampling: serde_json::to_value(&params).ok(),
-        timings: Some(timings),
-    };
+    let meta =
+        ReplyMeta { model: Some(model.clone()), sampling: serde_json::to_value(&params).ok(), timings: Some(timings) };
     let text = completion.text.trim().to_owned();
     let message =
         store.append(&conversation.id, Some(&user_message.id), Role::Assistant, &text, meta, studio.now()).await?;
     Ok(ReplyReport {
         message,
-        model: model.id,
+        model,
         prompt_tokens: completion.prompt_tokens,
         reused_tokens: completion.reused_tokens,
         generated_tokens: completion.tokens.len(),
@@ -782,4 +760,54 @@ async fn reply_to(
         dropped_turns: assembled.dropped_turns,
         lore_entries: assembled.lore.len(),
     })
+}
+
+/// A reply generated but not stored.
+pub struct Generated {
+    /// What the model produced, with its timings.
+    pub completion: familiar_infer::Completion,
+    /// The model id.
+    pub model: String,
+    /// The sampling used.
+    pub params: SamplingParams,
+    /// The prompt as assembled (lore used, turns dropped).
+    pub assembled: prompt::Assembled,
+}
+
+/// Generates the agent's next reply to `history` (which ends with the user's
+/// turn), streaming text to `sink`. Nothing is stored: the chat and the
+/// OpenAI-compatible server both build on this.
+pub async fn generate_reply(
+    studio: &Studio,
+    spec: &AgentSpec,
+    history: &[prompt::Turn],
+    user_name: &str,
+    options: &TurnOptions,
+    sink: Box<dyn FnMut(&str) + Send>,
+    cancel: CancelToken,
+) -> Result<Generated> {
+    let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
+    let engine = engine_for(studio, &model).await?;
+    let mut params = sampling_for(spec, options, user_name);
+    params.stop.extend(options.stop.iter().cloned());
+    let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
+    let assembled = {
+        let (template, tokenizer) = (&engine.template, &engine.tokenizer);
+        let count = |messages: &[familiar_infer::Message]| -> usize {
+            template.render(messages, true).map(|t| tokenizer.encode(&t, true, true).len()).unwrap_or(usize::MAX)
+        };
+        let count_text = |text: &str| tokenizer.encode(text, false, false).len();
+        prompt::assemble(spec, history, user_name, &budget, &count, &count_text).map_err(ChatError::from)?
+    };
+    let rendered = engine.template.render(&assembled.messages, true)?;
+    let tokens = engine.tokenizer.encode(&rendered, true, true);
+    let request = familiar_infer::GenerateRequest { prompt: tokens, params: params.clone(), cancel };
+    let completion = {
+        let engine = engine.clone();
+        let mut sink = sink;
+        tokio::task::spawn_blocking(move || engine.generate_with(request, |t| sink(t)))
+            .await
+            .map_err(|e| Error::Invalid(format!("generation stopped unexpectedly: {e}")))??
+    };
+    Ok(Generated { completion, model: model.id, params, assembled })
 }

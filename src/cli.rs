@@ -42,6 +42,12 @@ enum Command {
     /// Install, download, list and remove models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Serve an OpenAI-compatible API on 127.0.0.1 (each agent is a model)
+    Serve {
+        /// Port (0 picks a free one)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
 }
 
 #[derive(clap::Args)]
@@ -250,6 +256,22 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             conversation_command(&studio, j, command).await?;
             studio.close().await;
         }
+        Command::Serve { port } => {
+            let studio = Studio::open_default().await?.with_engine_options(engine);
+            let (listener, addr) = crate::serve::bind(port)
+                .await
+                .map_err(|e| api::Error::Invalid(format!("could not listen on 127.0.0.1:{port}: {e}")))?;
+            if j {
+                print_json(&json!({ "url": format!("http://{addr}/v1") }));
+            } else {
+                println!("Listening on http://{addr}/v1 (OpenAI-compatible; each agent is a model). Ctrl-C stops.");
+            }
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            crate::serve::serve(studio, listener)
+                .await
+                .map_err(|e| api::Error::Invalid(format!("the server stopped: {e}")))?;
+        }
         Command::Models(command) => {
             let studio = Studio::open_default().await?;
             models_command(&studio, j, command).await?;
@@ -444,7 +466,12 @@ fn stream_to_stdout() -> Box<dyn FnMut(&str) + Send> {
 
 async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<()> {
     use std::io::BufRead;
-    let options = api::TurnOptions { seed: args.seed, temperature: args.temperature, max_tokens: args.max_tokens };
+    let options = api::TurnOptions {
+        seed: args.seed,
+        temperature: args.temperature,
+        max_tokens: args.max_tokens,
+        stop: Vec::new(),
+    };
     let conversation = match &args.conversation {
         Some(id) => api::conversation(studio, id).await?.0,
         None => api::start_conversation(studio, &args.agent, args.user.as_deref(), args.greeting).await?,

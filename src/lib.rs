@@ -10,5 +10,6 @@ pub mod models;
 pub mod package;
 pub mod paths;
 pub mod samples;
+pub mod serve;
 pub mod store;
 pub mod time;

@@ -1,8 +1,10 @@
 //! Familiar's integration tests: one binary, one module per area.
 
+mod chat;
 mod cli;
 mod formats;
 mod hostile;
+mod models;
 mod packages;
 mod store;
 mod support;

@@ -113,3 +113,104 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 pub fn v3_card(name: &str) -> String {
     serde_json::json!({ "spec": "chara_card_v3", "spec_version": "3.0", "data": { "name": name } }).to_string()
 }
+
+/// The bundled model in the machine's cache (fetched by scripts/fetch-models.sh).
+pub fn bundled_model() -> PathBuf {
+    familiar::models::bundled_model_file().expect("the bundled model is missing: run scripts/fetch-models.sh")
+}
+
+/// A studio with the sample agents and the bundled model installed.
+pub async fn studio_with_model() -> (tempfile::TempDir, Studio) {
+    let (dir, studio) = studio().await;
+    familiar::api::install_samples(&studio).await.unwrap();
+    familiar::api::install_bundled_model(&studio).await.unwrap().expect("the bundled model installs");
+    (dir, studio)
+}
+
+/// A local stand-in for the Hugging Face Hub: `GET /{repo}/resolve/{rev}/{file}`
+/// answers 302 to `/cdn/{file}` with `X-Linked-Etag` (the sha256) and
+/// `X-Linked-Size`, and the CDN serves the bytes with `Range` support. It
+/// can cut the first download short, to test resuming.
+pub struct Hub {
+    pub url: String,
+    /// Request lines and their Range header, in order.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+pub struct HubFile {
+    pub repo: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// The sha256 the Hub announces (normally that of `bytes`).
+    pub etag: String,
+}
+
+impl Hub {
+    pub fn start(files: Vec<HubFile>, cut_first_download_at: Option<usize>) -> Hub {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let files = std::sync::Arc::new(files);
+        let cut = std::sync::Arc::new(std::sync::Mutex::new(cut_first_download_at));
+        let server_log = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let (files, log, cut) = (files.clone(), server_log.clone(), cut.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).is_err() {
+                        return;
+                    }
+                    let mut range = None;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                            range = v.trim().trim_end_matches('-').parse::<usize>().ok();
+                        }
+                    }
+                    let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    log.lock().unwrap().push(format!("{path} range={range:?}"));
+                    let found = files.iter().find(|f| path == format!("/{}/resolve/main/{}", f.repo, f.name));
+                    if let Some(f) = found {
+                        let head = format!(
+                            "HTTP/1.1 302 Found\r\nLocation: /cdn/{}\r\nX-Linked-Etag: \"{}\"\r\nX-Linked-Size: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            f.name,
+                            f.etag,
+                            f.bytes.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        return;
+                    }
+                    let Some(f) = files.iter().find(|f| path == format!("/cdn/{}", f.name)) else {
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+                        );
+                        return;
+                    };
+                    let start = range.unwrap_or(0).min(f.bytes.len());
+                    let body = &f.bytes[start..];
+                    let head = if range.is_some() {
+                        format!(
+                            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            f.bytes.len() - 1,
+                            f.bytes.len(),
+                            body.len()
+                        )
+                    } else {
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                    };
+                    let _ = stream.write_all(head.as_bytes());
+                    let limit = cut.lock().unwrap().take().unwrap_or(body.len()).min(body.len());
+                    let _ = stream.write_all(&body[..limit]);
+                });
+            }
+        });
+        Hub { url, log }
+    }
+}

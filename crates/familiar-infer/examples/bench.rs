@@ -46,6 +46,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tg_rates.push(decoded.tokens.len() as f64 / secs);
         }
     }
+    // Time to first token on the second turn of a long persona conversation,
+    // with the cache reused (as in chat) and cold (the same prompt from scratch).
+    let persona = "You are Captain Byte, a patient teacher of Linux who answers with care. ".repeat(110);
+    let turn1 = format!(
+        "<|im_start|>system\n{persona}<|im_end|>\n<|im_start|>user\nHow do I list files?<|im_end|>\n<|im_start|>assistant\n"
+    );
+    let first_prompt = engine.tokenizer.encode(&turn1, true, true);
+    let params = SamplingParams { max_tokens: 16, ..SamplingParams::greedy() };
+    let first = engine.generate_with(
+        GenerateRequest { prompt: first_prompt.clone(), params: params.clone(), cancel: CancelToken::default() },
+        |_| {},
+    )?;
+    let turn2 = format!(
+        "{turn1}{}<|im_end|>\n<|im_start|>user\nAnd hidden ones?<|im_end|>\n<|im_start|>assistant\n",
+        first.text
+    );
+    let second_prompt = engine.tokenizer.encode(&turn2, true, true);
+    let warm = engine.generate_with(
+        GenerateRequest { prompt: second_prompt.clone(), params: params.clone(), cancel: CancelToken::default() },
+        |_| {},
+    )?;
+    let mut cold_prompt = second_prompt.clone();
+    cold_prompt[0] = cold_prompt[0].wrapping_add(1);
+    let cold = engine
+        .generate_with(GenerateRequest { prompt: cold_prompt, params, cancel: CancelToken::default() }, |_| {})?;
     let spread = |v: &[f64]| (v.iter().cloned().fold(f64::MAX, f64::min), v.iter().cloned().fold(0.0, f64::max));
     println!(
         "{}",
@@ -53,6 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "threads": threads, "pp": pp, "tg": tg, "runs": runs,
             "pp_tok_s": median(pp_rates.clone()), "pp_spread": spread(&pp_rates),
             "tg_tok_s": median(tg_rates.clone()), "tg_spread": spread(&tg_rates),
+            "ttft_prompt_tokens": second_prompt.len(), "ttft_turn2_warm_ms": warm.first_token_ms,
+            "ttft_turn2_reused_tokens": warm.reused_tokens, "ttft_turn2_cold_ms": cold.first_token_ms,
+            "turn2_text": turn2,
         })
     );
     Ok(())

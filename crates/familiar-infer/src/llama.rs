@@ -11,8 +11,9 @@
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{CpuStorage, DType, Device, Module, Result, Storage, Tensor};
 use candle_nn::{Embedding, RmsNorm};
+use rayon::prelude::*;
 
 /// Models whose weights take less than this many bytes run dequantized.
 pub const DEQUANTIZE_BELOW: u64 = 400 << 20;
@@ -52,6 +53,47 @@ pub struct LlamaModel {
 
 fn matmul(q: QTensor, dequantize: bool) -> Result<QMatMul> {
     if dequantize { Ok(QMatMul::Tensor(q.dequantize(&q.device())?)) } else { QMatMul::from_qtensor(q) }
+}
+
+/// `x · wᵀ` for one token: the decode step's matrix-vector product, split
+/// across the thread pool by output rows. (candle's CPU matmul runs a single
+/// row on one thread; decoding is bound by memory bandwidth, so every core helps.)
+fn linear(w: &QMatMul, x: &Tensor) -> Result<Tensor> {
+    let QMatMul::Tensor(weight) = w else { return w.forward(x) };
+    let (rows, cols) = weight.dims2()?;
+    let dims = x.dims().to_vec();
+    if dims.iter().rev().skip(1).product::<usize>() != 1 || weight.dtype() != DType::F32 || !weight.is_contiguous() {
+        return w.forward(x);
+    }
+    let input = x.flatten_all()?.to_vec1::<f32>()?;
+    let (storage, layout) = weight.storage_and_layout();
+    let Storage::Cpu(CpuStorage::F32(data)) = &*storage else { return w.forward(x) };
+    let data = &data[layout.start_offset()..layout.start_offset() + rows * cols];
+    let mut out = vec![0f32; rows];
+    out.par_chunks_mut(64).enumerate().for_each(|(chunk, ys)| {
+        for (i, y) in ys.iter_mut().enumerate() {
+            let r = chunk * 64 + i;
+            *y = dot(&data[r * cols..(r + 1) * cols], &input);
+        }
+    });
+    let mut shape = dims;
+    if let Some(last) = shape.last_mut() {
+        *last = rows;
+    }
+    Tensor::from_vec(out, shape, x.device())
+}
+
+/// A dot product with 16 independent partial sums, which the compiler turns into SIMD.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ac, ar) = a.split_at(a.len() / 16 * 16);
+    let (bc, br) = b.split_at(ac.len());
+    for (x, y) in ac.chunks_exact(16).zip(bc.chunks_exact(16)) {
+        for j in 0..16 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    acc.iter().sum::<f32>() + ar.iter().zip(br).map(|(x, y)| x * y).sum::<f32>()
 }
 
 impl LlamaModel {
@@ -186,9 +228,9 @@ impl LlamaModel {
                 Some(b) => t.broadcast_add(b),
                 None => Ok(t),
             };
-            let q = add(layer.q.forward(&h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?.transpose(1, 2)?;
-            let k = add(layer.k.forward(&h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
-            let v = add(layer.v.forward(&h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
+            let q = add(linear(&layer.q, &h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?.transpose(1, 2)?;
+            let k = add(linear(&layer.k, &h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
+            let v = add(linear(&layer.v, &h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
             let q = self.rope(&q, pos, seq)?;
             let k = self.rope(&k, pos, seq)?;
             let v = v.contiguous()?;
@@ -208,14 +250,14 @@ impl LlamaModel {
             };
             let attn = candle_nn::ops::softmax_last_dim(&scores)?.matmul(&v)?;
             let attn = attn.transpose(1, 2)?.reshape((1, seq, heads * hd))?;
-            x = (layer.o.forward(&attn)? + residual)?;
+            x = (linear(&layer.o, &attn)? + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
-            let mlp = (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
-            x = (layer.down.forward(&mlp)? + residual)?;
+            let mlp = (candle_nn::ops::silu(&linear(&layer.gate, &h)?)? * linear(&layer.up, &h)?)?;
+            x = (linear(&layer.down, &mlp)? + residual)?;
         }
         let last = x.narrow(1, seq - 1, 1)?;
         let last = self.norm.forward(&last)?;
-        self.output.forward(&last)?.squeeze(1)
+        linear(&self.output, &last)?.squeeze(1)
     }
 }

@@ -1,0 +1,109 @@
+"""`make bench`: Familiar's runtime side by side with llama.cpp (llama-cpp-python)
+on the same GGUF, the same thread count and the same prompts, in the same run.
+Writes BENCHMARKS.md with the machine, the versions and the ratios.
+Usage: python scripts/bench.py OUR_BENCH_BINARY MODEL.gguf [threads] [runs]"""
+import json, os, platform, statistics, subprocess, sys, time
+
+import numpy as np
+import llama_cpp
+
+ours_bin, model = sys.argv[1], sys.argv[2]
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+runs = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+PP, TG = 512, 128
+
+
+def bandwidth_gbs():
+    """Memory read bandwidth: summing a 512 MiB array, best of 5 (numpy, one thread)."""
+    a = np.ones(128 << 20, dtype=np.float32)
+    best = min((lambda t0: (a.sum(), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
+    return a.nbytes / best / 1e9
+
+
+def ours():
+    out = subprocess.run([ours_bin, model, str(threads), str(PP), str(TG), str(runs)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def peer(turn2_text):
+    llm = llama_cpp.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=4096, n_batch=512, verbose=False)
+    text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * (PP // 8 + 1)
+    prompt = llm.tokenize(text.encode(), add_bos=False)[:PP]
+    pp, tg = [], []
+    for run in range(runs + 1):
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt)
+        pp_s = time.perf_counter() - t0
+        llm.reset()
+        llm.eval(prompt[:1])
+        t0 = time.perf_counter()
+        tok = prompt[1]
+        for _ in range(TG):
+            llm.eval([tok])
+            tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        tg_s = time.perf_counter() - t0
+        if run > 0:
+            pp.append(PP / pp_s)
+            tg.append(TG / tg_s)
+    # Time to first token of the second turn, from scratch (no prefix cache).
+    tokens = llm.tokenize(turn2_text.encode(), add_bos=True, special=True)
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(tokens)
+    ttft_ms = (time.perf_counter() - t0) * 1e3
+    return {"pp": pp, "tg": tg, "ttft_ms": ttft_ms}
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+bw = bandwidth_gbs()
+us = ours()
+them = peer(us["turn2_text"])
+model_mb = os.path.getsize(model) / 1e6
+bound = bw * 1e3 / model_mb
+pp_peer, tg_peer = statistics.median(them["pp"]), statistics.median(them["tg"])
+rows = [
+    ("prefill pp512 (tok/s)", us["pp_tok_s"], pp_peer),
+    ("decode tg128 (tok/s)", us["tg_tok_s"], tg_peer),
+]
+lines = [
+    "# Benchmarks",
+    "",
+    "Written by `make bench` (scripts/bench.py). Ratios are ours ÷ peer, measured in the same run",
+    "on the same machine, same GGUF and same thread count; medians of %d runs after a warm-up." % runs,
+    "",
+    "- machine: %s, %d cores visible, %d threads used" % (cpu_name(), os.cpu_count() or 0, threads),
+    "- model: `%s` (%.0f MB)" % (os.path.basename(model), model_mb),
+    "- peer: llama.cpp through llama-cpp-python %s" % llama_cpp.__version__,
+    "- memory bandwidth (numpy sum, one thread): %.1f GB/s → decode bound ≈ %.0f tok/s for this file" % (bw, bound),
+    "",
+    "| metric | Familiar | llama.cpp | ratio | spread (ours) |",
+    "|---|---|---|---|---|",
+]
+for name, a, b in rows:
+    spread = us["pp_spread"] if name.startswith("prefill") else us["tg_spread"]
+    lines.append("| %s | %.1f | %.1f | %.2f× | %.1f–%.1f |" % (name, a, b, a / b, spread[0], spread[1]))
+lines += [
+    "| decode, share of the bandwidth bound | %.0f%% | %.0f%% | | |" % (100 * us["tg_tok_s"] / bound, 100 * tg_peer / bound),
+    "",
+    "Time to first token, second turn of a %d-token persona conversation:" % us["ttft_prompt_tokens"],
+    "",
+    "| | ms | ratio to llama.cpp (cold) |",
+    "|---|---|---|",
+    "| Familiar, cache reused (%d tokens) | %.0f | %.2f× |" % (us["ttft_turn2_reused_tokens"], us["ttft_turn2_warm_ms"], us["ttft_turn2_warm_ms"] / them["ttft_ms"]),
+    "| Familiar, cold | %.0f | %.2f× |" % (us["ttft_turn2_cold_ms"], us["ttft_turn2_cold_ms"] / them["ttft_ms"]),
+    "| llama.cpp, cold | %.0f | 1.00× |" % them["ttft_ms"],
+    "",
+]
+with open("BENCHMARKS.md", "w") as f:
+    f.write("\n".join(lines))
+print("\n".join(lines))

@@ -1,0 +1,135 @@
+//! The model manager: imports, and the real download code against a local
+//! server that serves a real model the way the Hugging Face Hub does
+//! (redirect with `X-Linked-Etag`, `Range` requests).
+
+use std::sync::Arc;
+
+use familiar::api;
+use familiar::models::{Progress, PullRequest};
+use familiar_infer::CancelToken;
+use sha2::Digest;
+
+use crate::support::*;
+
+const REPO: &str = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF";
+const FILE: &str = "smollm2-135m-instruct-q4_1.gguf";
+
+fn hub(bytes: Vec<u8>, etag: Option<String>, cut: Option<usize>) -> Hub {
+    let etag = etag.unwrap_or_else(|| hex::encode(sha2::Sha256::digest(&bytes)));
+    Hub::start(vec![HubFile { repo: REPO.into(), name: FILE.into(), bytes, etag }], cut)
+}
+
+fn request(hub: &Hub) -> PullRequest {
+    PullRequest { endpoint: hub.url.clone(), ..PullRequest::new(REPO, FILE) }
+}
+
+fn no_progress() -> Arc<dyn Fn(Progress) + Send + Sync> {
+    Arc::new(|_| {})
+}
+
+fn partial_files(studio: &api::Studio) -> Vec<String> {
+    std::fs::read_dir(studio.home().join("models/.partial"))
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_download_cut_short_resumes_and_is_verified() {
+    let bytes = std::fs::read(bundled_model()).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let hub = hub(bytes.clone(), None, Some(bytes.len() / 3));
+    let (_dir, studio) = studio().await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let progress: Arc<dyn Fn(Progress) + Send + Sync> = {
+        let seen = seen.clone();
+        Arc::new(move |p| seen.lock().unwrap().push(p))
+    };
+    let model = api::pull_model(&studio, request(&hub), progress, CancelToken::default()).await.unwrap();
+    assert_eq!(model.id, "smollm2-135m-instruct-q4_1");
+    assert_eq!(model.sha256, sha);
+    assert_eq!(model.arch, "llama");
+    assert_eq!(std::fs::read(studio.home().join("models").join(FILE)).unwrap(), bytes);
+    assert!(partial_files(&studio).is_empty());
+    let log = hub.log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|l| l.starts_with("/cdn/") && l.contains(&format!("range=Some({})", bytes.len() / 3))),
+        "{log:?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.last().unwrap().done, bytes.len() as u64);
+    assert!(
+        seen.windows(2).filter(|w| w[1].done < w[0].done).count() <= 1,
+        "progress only goes back when a retry restarts"
+    );
+    assert_eq!(api::list_models(&studio).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_download_keeps_its_part_and_the_next_pull_resumes() {
+    let bytes = std::fs::read(bundled_model()).unwrap();
+    let hub = hub(bytes.clone(), None, None);
+    let (_dir, studio) = studio().await;
+    let cancel = CancelToken::default();
+    let progress: Arc<dyn Fn(Progress) + Send + Sync> = {
+        let cancel = cancel.clone();
+        Arc::new(move |p: Progress| {
+            if p.done > 10 << 20 {
+                cancel.cancel();
+            }
+        })
+    };
+    let err = api::pull_model(&studio, request(&hub), progress, cancel).await.unwrap_err();
+    assert_eq!(err.code(), api::ErrorCode::DownloadInterrupted);
+    assert!(err.to_string().contains("run the same command again to resume"), "{err}");
+    assert_eq!(partial_files(&studio), [FILE]);
+    assert!(api::list_models(&studio).await.unwrap().is_empty(), "a partial download is not a model");
+    api::pull_model(&studio, request(&hub), no_progress(), CancelToken::default()).await.unwrap();
+    let log = hub.log.lock().unwrap().clone();
+    assert!(log.last().unwrap().contains("range=Some("), "the second pull asked for the rest: {log:?}");
+    assert_eq!(std::fs::read(studio.home().join("models").join(FILE)).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_wrong_checksum_a_truncated_model_or_a_missing_file_installs_nothing() {
+    let bytes = std::fs::read(bundled_model()).unwrap();
+    let (_dir, studio) = studio().await;
+
+    let lying = hub(bytes.clone(), Some("0".repeat(64)), None);
+    let err = api::pull_model(&studio, request(&lying), no_progress(), CancelToken::default()).await.unwrap_err();
+    assert!(err.to_string().contains("sha256") && err.to_string().contains("discarded"), "{err}");
+
+    let half = bytes[..bytes.len() / 2].to_vec();
+    let truncated = hub(half, None, None);
+    let err = api::pull_model(&studio, request(&truncated), no_progress(), CancelToken::default()).await.unwrap_err();
+    assert!(err.to_string().contains("is truncated"), "{err}");
+
+    let err = api::pull_model(
+        &studio,
+        PullRequest { file: "nope.gguf".into(), ..request(&truncated) },
+        no_progress(),
+        CancelToken::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+
+    assert!(api::list_models(&studio).await.unwrap().is_empty());
+    assert!(partial_files(&studio).is_empty());
+    assert!(!studio.home().join("models").join(FILE).exists());
+}
+
+#[tokio::test]
+async fn local_ggufs_import_and_anything_else_is_refused() {
+    let (dir, studio) = studio().await;
+    let model = api::import_model(&studio, &bundled_model()).await.unwrap();
+    assert_eq!(model.id, "smollm2-135m-instruct-q4_1");
+    let fake = write(dir.path(), "fake.gguf", b"GGUF but not really");
+    let err = api::import_model(&studio, &fake).await.unwrap_err();
+    assert_eq!(err.code(), api::ErrorCode::ModelFailed);
+    let text = write(dir.path(), "notes.txt", b"hello");
+    assert!(api::import_model(&studio, &text).await.is_err());
+    assert_eq!(api::list_models(&studio).await.unwrap().len(), 1);
+    api::remove_model(&studio, &model.id).await.unwrap();
+    assert!(api::list_models(&studio).await.unwrap().is_empty());
+    assert!(!studio.home().join("models").join(familiar::models::BUNDLED_MODEL).exists());
+}
