@@ -55,12 +55,9 @@ async fn a_download_cut_short_resumes_and_is_verified() {
         log.iter().any(|l| l.starts_with("/cdn/") && l.contains(&format!("range=Some({})", bytes.len() / 3))),
         "{log:?}"
     );
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.last().unwrap().done, bytes.len() as u64);
-    assert!(
-        seen.windows(2).filter(|w| w[1].done < w[0].done).count() <= 1,
-        "progress only goes back when a retry restarts"
-    );
+    assert!(seen.windows(2).all(|w| w[1].done >= w[0].done), "progress never goes back: the retry resumed");
     assert_eq!(api::list_models(&studio).await.unwrap().len(), 1);
 }
 
