@@ -25,6 +25,7 @@ test: deps
 deps:
 	@scripts/install-deps.sh
 	@scripts/fetch-models.sh >/dev/null
+	@scripts/test-venv.sh >/dev/null
 
 build:
 	cargo build --locked

@@ -4,7 +4,7 @@
 # Idempotent: it does nothing when everything is already there.
 set -euo pipefail
 
-packages=(build-essential pkg-config ca-certificates curl)
+packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -262,7 +262,8 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 .await
                 .map_err(|e| api::Error::Invalid(format!("could not listen on 127.0.0.1:{port}: {e}")))?;
             if j {
-                print_json(&json!({ "url": format!("http://{addr}/v1") }));
+                // One line, so a script can read it before the server blocks.
+                println!("{}", json!({ "url": format!("http://{addr}/v1") }));
             } else {
                 println!("Listening on http://{addr}/v1 (OpenAI-compatible; each agent is a model). Ctrl-C stops.");
             }

@@ -6,5 +6,6 @@ mod formats;
 mod hostile;
 mod models;
 mod packages;
+mod serve;
 mod store;
 mod support;
