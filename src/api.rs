@@ -53,6 +53,9 @@ pub enum Error {
     /// The model failed while generating.
     #[error(transparent)]
     Infer(#[from] familiar_infer::InferError),
+    /// A remote engine could not be reached or answered badly.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 /// Stable error codes a front end may branch on.
@@ -94,7 +97,7 @@ impl Error {
             Error::Model(ModelError::NotInstalled(_) | ModelError::NoneInstalled) => ErrorCode::NoModel,
             Error::Model(ModelError::Interrupted { .. } | ModelError::Cancelled(_)) => ErrorCode::DownloadInterrupted,
             Error::Model(ModelError::Invalid(_)) => ErrorCode::InvalidInput,
-            Error::Model(_) | Error::Infer(_) => ErrorCode::ModelFailed,
+            Error::Model(_) | Error::Infer(_) | Error::Remote(_) => ErrorCode::ModelFailed,
         }
     }
 }
@@ -340,6 +343,21 @@ pub async fn set_agent_field(studio: &Studio, query: &str, field: &str, value: &
     };
     *slot = value.to_owned();
     update_agent(studio, query, spec, &format!("edit {field}")).await
+}
+
+/// Points an agent at an OpenAI-compatible server instead of a local model
+/// (`None` goes back to local models). Saves a new version.
+pub async fn set_remote_engine(studio: &Studio, query: &str, remote: Option<agent::RemoteEngine>) -> Result<i64> {
+    let (_, current) = agent(studio, query).await?;
+    let mut spec = current.spec().clone();
+    if let Some(r) = &remote
+        && !(r.base_url.starts_with("http://") || r.base_url.starts_with("https://"))
+    {
+        return Err(Error::Invalid(format!("`{}` is not an http(s) URL", r.base_url)));
+    }
+    let reason = if remote.is_some() { "use a remote engine" } else { "use local models" };
+    spec.familiar.model.get_or_insert_with(Default::default).remote = remote;
+    update_agent(studio, query, spec, reason).await
 }
 
 /// Moves an agent to the trash (undo with [`undelete_agent`]), or with
@@ -732,17 +750,17 @@ async fn reply_to(
         }
     }
     let history: Vec<prompt::Turn> = thread.iter().map(ChatMessage::turn).collect();
-    let Generated { completion, model, params, assembled } =
+    let Generated { completion, generated_tokens, model, params, assembled } =
         generate_reply(studio, &spec, &history, &conversation.user_name, options, sink, cancel).await?;
     let decode_s = completion.decode_ms / 1e3;
     let timings = serde_json::json!({
         "prompt_tokens": completion.prompt_tokens,
         "reused_tokens": completion.reused_tokens,
-        "generated_tokens": completion.tokens.len(),
+        "generated_tokens": generated_tokens,
         "prefill_ms": completion.prefill_ms,
         "first_token_ms": completion.first_token_ms,
         "decode_ms": completion.decode_ms,
-        "tokens_per_second": if decode_s > 0.0 { completion.tokens.len() as f64 / decode_s } else { 0.0 },
+        "tokens_per_second": if decode_s > 0.0 { generated_tokens as f64 / decode_s } else { 0.0 },
         "stop": completion.stop,
     });
     let meta =
@@ -755,7 +773,7 @@ async fn reply_to(
         model,
         prompt_tokens: completion.prompt_tokens,
         reused_tokens: completion.reused_tokens,
-        generated_tokens: completion.tokens.len(),
+        generated_tokens,
         stop: completion.stop,
         dropped_turns: assembled.dropped_turns,
         lore_entries: assembled.lore.len(),
@@ -766,6 +784,8 @@ async fn reply_to(
 pub struct Generated {
     /// What the model produced, with its timings.
     pub completion: familiar_infer::Completion,
+    /// Tokens generated (a remote engine reports them; chunks when it does not).
+    pub generated_tokens: usize,
     /// The model id.
     pub model: String,
     /// The sampling used.
@@ -786,10 +806,32 @@ pub async fn generate_reply(
     sink: Box<dyn FnMut(&str) + Send>,
     cancel: CancelToken,
 ) -> Result<Generated> {
-    let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
-    let engine = engine_for(studio, &model).await?;
     let mut params = sampling_for(spec, options, user_name);
     params.stop.extend(options.stop.iter().cloned());
+    if let Some(remote) = spec.familiar.model.as_ref().and_then(|m| m.remote.clone()) {
+        let context = spec.familiar.model.as_ref().and_then(|m| m.context_length).unwrap_or(8192) as usize;
+        let budget = prompt::Budget { context, reply: params.max_tokens };
+        // Without the remote model's tokenizer, count about four characters a token.
+        let estimate = |text: &str| text.chars().count().div_ceil(4) + 1;
+        let count = |messages: &[familiar_infer::Message]| messages.iter().map(|m| estimate(&m.content) + 4).sum();
+        let assembled =
+            prompt::assemble(spec, history, user_name, &budget, &count, &estimate).map_err(ChatError::from)?;
+        let messages = assembled.messages.clone();
+        let (p, r) = (params.clone(), remote.clone());
+        let reply = tokio::task::spawn_blocking(move || crate::remote::chat(&r, &messages, &p, sink, &cancel))
+            .await
+            .map_err(|e| Error::Invalid(format!("the request stopped unexpectedly: {e}")))??;
+        let model = format!("remote:{}@{}", remote.model, remote.base_url);
+        return Ok(Generated {
+            generated_tokens: reply.generated_tokens,
+            completion: reply.completion,
+            model,
+            params,
+            assembled,
+        });
+    }
+    let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
+    let engine = engine_for(studio, &model).await?;
     let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
     let assembled = {
         let (template, tokenizer) = (&engine.template, &engine.tokenizer);
@@ -809,5 +851,5 @@ pub async fn generate_reply(
             .await
             .map_err(|e| Error::Invalid(format!("generation stopped unexpectedly: {e}")))??
     };
-    Ok(Generated { completion, model: model.id, params, assembled })
+    Ok(Generated { generated_tokens: completion.tokens.len(), completion, model: model.id, params, assembled })
 }

@@ -148,6 +148,22 @@ enum AgentCommand {
     },
     /// Take an agent out of the trash
     Undelete { id: String },
+    /// Answer with an OpenAI-compatible server (vLLM, Ollama, llama.cpp) instead of a local model
+    Remote {
+        agent: String,
+        /// Base URL, e.g. http://localhost:11434/v1
+        #[arg(long, required_unless_present = "clear")]
+        url: Option<String>,
+        /// The model name on that server
+        #[arg(long, required_unless_present = "clear")]
+        model: Option<String>,
+        /// Environment variable that holds the API key (the key itself is never stored)
+        #[arg(long)]
+        api_key_env: Option<String>,
+        /// Go back to local models
+        #[arg(long)]
+        clear: bool,
+    },
     /// List an agent's versions, newest first
     History { agent: String },
     /// Make an old version current again (saved as a new version)
@@ -376,6 +392,20 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
                 println!("Removed {} and its history for good", deleted.name);
             } else {
                 println!("Moved {} to the trash. Undo with: familiar agent undelete {}", deleted.name, deleted.id);
+            }
+        }
+        AgentCommand::Remote { agent, url, model, api_key_env, clear } => {
+            let remote = match (clear, url, model) {
+                (false, Some(base_url), Some(model)) => {
+                    Some(crate::agent::RemoteEngine { base_url, model, api_key_env, extra: Default::default() })
+                }
+                _ => None,
+            };
+            let version = api::set_remote_engine(studio, &agent, remote).await?;
+            if j {
+                print_json(&json!({ "version": version }));
+            } else {
+                println!("Saved version {version}");
             }
         }
         AgentCommand::Undelete { id } => {

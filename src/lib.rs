@@ -9,6 +9,7 @@ pub mod cli;
 pub mod models;
 pub mod package;
 pub mod paths;
+pub mod remote;
 pub mod samples;
 pub mod serve;
 pub mod store;

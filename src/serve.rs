@@ -187,7 +187,7 @@ async fn chat_completions(State(studio): State<Studio>, body: axum::body::Bytes)
         .await;
         return match generated {
             Ok(g) => {
-                let completion_tokens = g.completion.tokens.len();
+                let completion_tokens = g.generated_tokens;
                 Json(json!({
                     "id": id, "object": "chat.completion", "created": created, "model": model,
                     "choices": [{ "index": 0, "message": { "role": "assistant", "content": g.completion.text.trim() },

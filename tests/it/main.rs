@@ -6,6 +6,7 @@ mod formats;
 mod hostile;
 mod models;
 mod packages;
+mod remote;
 mod serve;
 mod store;
 mod support;
