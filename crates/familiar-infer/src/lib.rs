@@ -6,6 +6,7 @@
 //! model runs on its own thread and talks through channels.
 
 pub mod engine;
+mod gguf_check;
 pub mod llama;
 pub mod model;
 pub mod sampling;

@@ -97,6 +97,8 @@ pub fn read_gguf(path: &Path) -> Result<(Content, u64), InferError> {
         return Err(InferError::Model(format!("{} is not a GGUF model file", path.display())));
     }
     std::io::Seek::rewind(&mut file).map_err(|e| io_err(path, e))?;
+    crate::gguf_check::check_header(std::io::BufReader::new(&mut file), size)?;
+    std::io::Seek::rewind(&mut file).map_err(|e| io_err(path, e))?;
     let content = Content::read(&mut file)
         .map_err(|e| InferError::Model(format!("{} is corrupt or truncated: {e}", path.display())))?;
     for (name, info) in &content.tensor_infos {

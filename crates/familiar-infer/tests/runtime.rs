@@ -186,6 +186,14 @@ fn broken_model_files_give_clear_errors() {
     let err = Engine::load(&truncated, EngineOptions::default()).err().unwrap().to_string();
     assert!(err.contains("is truncated") && err.contains("download it again"), "{err}");
 
+    // A header whose first key claims to be a terabyte long: refused, not allocated.
+    let mut hostile = bytes.clone();
+    hostile[24..32].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let path = dir.path().join("hostile.gguf");
+    std::fs::write(&path, &hostile).unwrap();
+    let err = Engine::load(&path, EngineOptions::default()).err().unwrap().to_string();
+    assert!(err.starts_with("the model file is corrupt: metadata key 0 claims 1099511627776 bytes"), "{err}");
+
     let not_gguf = dir.path().join("notes.gguf");
     std::fs::write(&not_gguf, b"these are not weights").unwrap();
     let err = Engine::load(&not_gguf, EngineOptions::default()).err().unwrap().to_string();
