@@ -229,7 +229,15 @@ fn generate(
         0
     };
     cached.truncate(reused);
-    let mut logits = model.forward(&prompt[reused..], reused)?;
+    // The prompt's last token always goes through the one-token (decode) path,
+    // after the rest in one batch: batched and one-token matmuls round
+    // differently, and this way the first reply token's logits never depend on
+    // how much of the prompt was cached. Same prompt and seed, same reply.
+    let last = prompt.len() - 1;
+    if last > reused {
+        model.forward(&prompt[reused..last], reused)?;
+    }
+    let mut logits = model.forward(&prompt[last..], last)?;
     cached.extend_from_slice(&prompt[reused..]);
     let prefill_ms = start.elapsed().as_secs_f64() * 1e3;
 

@@ -11,7 +11,7 @@
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{CpuStorage, DType, Device, Module, Result, Storage, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, RmsNorm};
 use rayon::prelude::*;
 
@@ -20,17 +20,17 @@ pub const DEQUANTIZE_BELOW: u64 = 400 << 20;
 
 struct Layer {
     attn_norm: RmsNorm,
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
+    q: Linear,
+    k: Linear,
+    v: Linear,
     q_bias: Option<Tensor>,
     k_bias: Option<Tensor>,
     v_bias: Option<Tensor>,
-    o: QMatMul,
+    o: Linear,
     ffn_norm: RmsNorm,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
     /// Keys and values so far: `[1, kv_heads, seq, head_dim]`.
     cache: Option<(Tensor, Tensor)>,
 }
@@ -39,7 +39,7 @@ pub struct LlamaModel {
     embed: Embedding,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Linear,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -51,49 +51,122 @@ pub struct LlamaModel {
     device: Device,
 }
 
-fn matmul(q: QTensor, dequantize: bool) -> Result<QMatMul> {
-    if dequantize { Ok(QMatMul::Tensor(q.dequantize(&q.device())?)) } else { QMatMul::from_qtensor(q) }
+fn matmul(q: QTensor, dequantize: bool) -> Result<Linear> {
+    if dequantize {
+        Linear::new(QMatMul::Tensor(q.dequantize(&q.device())?))
+    } else {
+        Linear::new(QMatMul::from_qtensor(q)?)
+    }
 }
 
-/// `x · wᵀ` for one token: the decode step's matrix-vector product, split
-/// across the thread pool by output rows. (candle's CPU matmul runs a single
-/// row on one thread; decoding is bound by memory bandwidth, so every core helps.)
-fn linear(w: &QMatMul, x: &Tensor) -> Result<Tensor> {
-    let QMatMul::Tensor(weight) = w else { return w.forward(x) };
-    let (rows, cols) = weight.dims2()?;
-    let dims = x.dims().to_vec();
-    if dims.iter().rev().skip(1).product::<usize>() != 1 || weight.dtype() != DType::F32 || !weight.is_contiguous() {
-        return w.forward(x);
-    }
-    let input = x.flatten_all()?.to_vec1::<f32>()?;
-    let (storage, layout) = weight.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(data)) = &*storage else { return w.forward(x) };
-    let data = &data[layout.start_offset()..layout.start_offset() + rows * cols];
-    let mut out = vec![0f32; rows];
-    out.par_chunks_mut(64).enumerate().for_each(|(chunk, ys)| {
-        for (i, y) in ys.iter_mut().enumerate() {
-            let r = chunk * 64 + i;
-            *y = dot(&data[r * cols..(r + 1) * cols], &input);
-        }
-    });
-    let mut shape = dims;
-    if let Some(last) = shape.last_mut() {
-        *last = rows;
-    }
-    Tensor::from_vec(out, shape, x.device())
+/// Elements per block of the 8-bit decode weights.
+const Q8_BLOCK: usize = 32;
+
+/// A weight matrix kept twice for small models: f32 for the batched prefill
+/// (candle's matmul), and 8-bit blocks with one f32 scale per 32 values for
+/// the decode step, which reads every weight once per token and so runs at
+/// the speed of memory: a quarter of the bytes is close to four times the speed.
+pub struct Linear {
+    weight: QMatMul,
+    q8: Option<Q8Matrix>,
 }
 
-/// A dot product with 16 independent partial sums, which the compiler turns into SIMD.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ac, ar) = a.split_at(a.len() / 16 * 16);
-    let (bc, br) = b.split_at(ac.len());
-    for (x, y) in ac.chunks_exact(16).zip(bc.chunks_exact(16)) {
-        for j in 0..16 {
-            acc[j] += x[j] * y[j];
+struct Q8Matrix {
+    rows: usize,
+    cols: usize,
+    q: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// Quantizes values to 8 bits in blocks of 32, as llama.cpp's Q8_0.
+fn quantize_q8(values: &[f32], q: &mut [i8], scales: &mut [f32]) {
+    for ((block, qb), scale) in values.chunks_exact(Q8_BLOCK).zip(q.chunks_exact_mut(Q8_BLOCK)).zip(scales.iter_mut()) {
+        let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = max / 127.0;
+        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+        for (x, y) in block.iter().zip(qb.iter_mut()) {
+            *y = (x * inv).round() as i8;
+        }
+        *scale = d;
+    }
+}
+
+impl Q8Matrix {
+    fn new(weight: &Tensor) -> Result<Option<Q8Matrix>> {
+        let (rows, cols) = weight.dims2()?;
+        if cols % Q8_BLOCK != 0 {
+            return Ok(None);
+        }
+        let data = weight.flatten_all()?.to_vec1::<f32>()?;
+        let mut q = vec![0i8; rows * cols];
+        let mut scales = vec![0f32; rows * cols / Q8_BLOCK];
+        q.par_chunks_mut(cols)
+            .zip(scales.par_chunks_mut(cols / Q8_BLOCK))
+            .zip(data.par_chunks(cols))
+            .for_each(|((q, s), row)| quantize_q8(row, q, s));
+        Ok(Some(Q8Matrix { rows, cols, q, scales }))
+    }
+
+    fn matvec(&self, x: &[f32]) -> Vec<f32> {
+        let blocks = self.cols / Q8_BLOCK;
+        let mut xq = vec![0i8; self.cols];
+        let mut xs = vec![0f32; blocks];
+        quantize_q8(x, &mut xq, &mut xs);
+        let mut out = vec![0f32; self.rows];
+        out.par_chunks_mut(32).enumerate().for_each(|(chunk, ys)| {
+            for (i, y) in ys.iter_mut().enumerate() {
+                let r = chunk * 32 + i;
+                let wq = &self.q[r * self.cols..(r + 1) * self.cols];
+                let ws = &self.scales[r * blocks..(r + 1) * blocks];
+                let mut sum = 0f32;
+                for b in 0..blocks {
+                    let a = &wq[b * Q8_BLOCK..(b + 1) * Q8_BLOCK];
+                    let c = &xq[b * Q8_BLOCK..(b + 1) * Q8_BLOCK];
+                    // Products of two i8 fit in i16; summing them in pairs is the
+                    // shape the compiler turns into `pmaddwd` on any x86-64.
+                    let mut acc = [0i32; 8];
+                    for j in (0..Q8_BLOCK).step_by(16) {
+                        for k in 0..8 {
+                            let p0 = a[j + 2 * k] as i16 * c[j + 2 * k] as i16;
+                            let p1 = a[j + 2 * k + 1] as i16 * c[j + 2 * k + 1] as i16;
+                            acc[k] += p0 as i32 + p1 as i32;
+                        }
+                    }
+                    sum += ws[b] * xs[b] * acc.iter().sum::<i32>() as f32;
+                }
+                *y = sum;
+            }
+        });
+        out
+    }
+}
+
+impl Linear {
+    fn new(weight: QMatMul) -> Result<Linear> {
+        let q8 = match &weight {
+            QMatMul::Tensor(t) if t.dtype() == DType::F32 => Q8Matrix::new(t)?,
+            _ => None,
+        };
+        Ok(Linear { weight, q8 })
+    }
+
+    /// `x · wᵀ`. One token (the decode step) goes through the 8-bit mat-vec,
+    /// split across the thread pool by output rows; a batch goes through candle.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let single = dims.iter().rev().skip(1).product::<usize>() == 1;
+        match &self.q8 {
+            Some(q8) if single => {
+                let out = q8.matvec(&x.flatten_all()?.to_vec1::<f32>()?);
+                let mut shape = dims;
+                if let Some(last) = shape.last_mut() {
+                    *last = q8.rows;
+                }
+                Tensor::from_vec(out, shape, x.device())
+            }
+            _ => self.weight.forward(x),
         }
     }
-    acc.iter().sum::<f32>() + ar.iter().zip(br).map(|(x, y)| x * y).sum::<f32>()
 }
 
 impl LlamaModel {
@@ -228,9 +301,9 @@ impl LlamaModel {
                 Some(b) => t.broadcast_add(b),
                 None => Ok(t),
             };
-            let q = add(linear(&layer.q, &h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?.transpose(1, 2)?;
-            let k = add(linear(&layer.k, &h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
-            let v = add(linear(&layer.v, &h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
+            let q = add(layer.q.forward(&h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?.transpose(1, 2)?;
+            let k = add(layer.k.forward(&h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
+            let v = add(layer.v.forward(&h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
             let q = self.rope(&q, pos, seq)?;
             let k = self.rope(&k, pos, seq)?;
             let v = v.contiguous()?;
@@ -250,14 +323,14 @@ impl LlamaModel {
             };
             let attn = candle_nn::ops::softmax_last_dim(&scores)?.matmul(&v)?;
             let attn = attn.transpose(1, 2)?.reshape((1, seq, heads * hd))?;
-            x = (linear(&layer.o, &attn)? + residual)?;
+            x = (layer.o.forward(&attn)? + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
-            let mlp = (candle_nn::ops::silu(&linear(&layer.gate, &h)?)? * linear(&layer.up, &h)?)?;
-            x = (linear(&layer.down, &mlp)? + residual)?;
+            let mlp = (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
+            x = (layer.down.forward(&mlp)? + residual)?;
         }
         let last = x.narrow(1, seq - 1, 1)?;
         let last = self.norm.forward(&last)?;
-        linear(&self.output, &last)?.squeeze(1)
+        self.output.forward(&last)?.squeeze(1)
     }
 }
