@@ -21,6 +21,9 @@ use crate::sampling::{Sampler, SamplingParams};
 use crate::template::ChatTemplate;
 use crate::tokenizer::{Tokenizer, Utf8Stream};
 
+/// Prompt tokens computed per batch.
+const PREFILL_CHUNK: usize = 256;
+
 /// How to run a model.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
@@ -233,9 +236,13 @@ fn generate(
     // after the rest in one batch: batched and one-token matmuls round
     // differently, and this way the first reply token's logits never depend on
     // how much of the prompt was cached. Same prompt and seed, same reply.
+    // Long prompts go in chunks, which keeps each attention matrix small.
     let last = prompt.len() - 1;
-    if last > reused {
-        model.forward(&prompt[reused..last], reused)?;
+    let mut at = reused;
+    while at < last {
+        let end = (at + PREFILL_CHUNK).min(last);
+        model.forward(&prompt[at..end], at)?;
+        at = end;
     }
     let mut logits = model.forward(&prompt[last..], last)?;
     cached.extend_from_slice(&prompt[reused..]);
