@@ -103,7 +103,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads a GGUF model on a new thread; returns once it is ready or has failed.
+    /// Loads a model (a GGUF file or a safetensors folder) on a new thread;
+    /// returns once it is ready or has failed.
     pub fn load(path: &Path, options: EngineOptions) -> Result<Engine, InferError> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
@@ -118,7 +119,7 @@ impl Engine {
                         return;
                     }
                 };
-                let loaded = pool.install(|| Model::load_gguf(&path, &Device::Cpu));
+                let loaded = pool.install(|| Model::load(&path, &Device::Cpu));
                 let (mut model, tokenizer, template) = match loaded {
                     Ok(loaded) => loaded,
                     Err(e) => {

@@ -169,7 +169,107 @@ impl Linear {
     }
 }
 
+fn rope_tables(rope_dim: usize, base: f32, max_positions: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+    let inv: Vec<f32> = (0..rope_dim).step_by(2).map(|i| 1.0 / base.powf(i as f32 / rope_dim as f32)).collect();
+    let inv = Tensor::new(inv.as_slice(), device)?;
+    let positions = Tensor::arange(0u32, max_positions as u32, device)?.to_dtype(DType::F32)?;
+    let angles = positions.unsqueeze(1)?.matmul(&inv.unsqueeze(0)?)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+/// The fields of a Hugging Face `config.json` that llama and qwen2 use.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct HfConfig {
+    pub model_type: String,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: Option<usize>,
+    pub rms_norm_eps: f64,
+    #[serde(default = "default_theta")]
+    pub rope_theta: f32,
+    #[serde(default = "default_positions")]
+    pub max_position_embeddings: usize,
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    pub head_dim: Option<usize>,
+}
+
+fn default_theta() -> f32 {
+    10_000.0
+}
+
+fn default_positions() -> usize {
+    4096
+}
+
 impl LlamaModel {
+    /// Loads Hugging Face safetensors weights (`model.layers.N.self_attn.q_proj.weight`, …)
+    /// of a llama or qwen2 model, any float dtype, as f32.
+    pub fn from_safetensors(
+        config: &HfConfig,
+        tensors: &std::collections::HashMap<String, Tensor>,
+        device: &Device,
+    ) -> Result<LlamaModel> {
+        let get = |name: &str| -> Result<Tensor> {
+            tensors
+                .get(name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("the weights have no `{name}`")))?
+                .to_dtype(DType::F32)?
+                .to_device(device)
+        };
+        let linear = |name: &str| -> Result<Linear> { Linear::new(QMatMul::Tensor(get(name)?)) };
+        let bias = |name: &str| -> Result<Option<Tensor>> {
+            if tensors.contains_key(name) { Ok(Some(get(name)?)) } else { Ok(None) }
+        };
+        let eps = config.rms_norm_eps;
+        let heads = config.num_attention_heads;
+        let kv_heads = config.num_key_value_heads.unwrap_or(heads);
+        let head_dim = config.head_dim.unwrap_or(config.hidden_size / heads);
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            layers.push(Layer {
+                attn_norm: RmsNorm::new(get(&format!("{p}.input_layernorm.weight"))?, eps),
+                q: linear(&format!("{p}.self_attn.q_proj.weight"))?,
+                k: linear(&format!("{p}.self_attn.k_proj.weight"))?,
+                v: linear(&format!("{p}.self_attn.v_proj.weight"))?,
+                q_bias: bias(&format!("{p}.self_attn.q_proj.bias"))?,
+                k_bias: bias(&format!("{p}.self_attn.k_proj.bias"))?,
+                v_bias: bias(&format!("{p}.self_attn.v_proj.bias"))?,
+                o: linear(&format!("{p}.self_attn.o_proj.weight"))?,
+                ffn_norm: RmsNorm::new(get(&format!("{p}.post_attention_layernorm.weight"))?, eps),
+                gate: linear(&format!("{p}.mlp.gate_proj.weight"))?,
+                up: linear(&format!("{p}.mlp.up_proj.weight"))?,
+                down: linear(&format!("{p}.mlp.down_proj.weight"))?,
+                cache: None,
+            });
+        }
+        let embed = get("model.embed_tokens.weight")?;
+        let output = if tensors.contains_key("lm_head.weight") && !config.tie_word_embeddings {
+            linear("lm_head.weight")?
+        } else {
+            Linear::new(QMatMul::Tensor(embed.clone()))?
+        };
+        let max_positions = config.max_position_embeddings.min(32_768);
+        let (cos, sin) = rope_tables(head_dim, config.rope_theta, max_positions, device)?;
+        Ok(LlamaModel {
+            embed: Embedding::new(embed, config.hidden_size),
+            layers,
+            norm: RmsNorm::new(get("model.norm.weight")?, eps),
+            output,
+            heads,
+            kv_heads,
+            head_dim,
+            // Hugging Face weights rotate the two halves of each head.
+            interleaved: false,
+            cos,
+            sin,
+            max_positions,
+            device: device.clone(),
+        })
+    }
+
     pub fn from_gguf<R: std::io::Seek + std::io::Read>(
         content: &Content,
         reader: &mut R,
@@ -226,11 +326,7 @@ impl LlamaModel {
                 cache: None,
             });
         }
-        let inv: Vec<f32> =
-            (0..rope_dim).step_by(2).map(|i| 1.0 / rope_base.powf(i as f32 / rope_dim as f32)).collect();
-        let inv = Tensor::new(inv.as_slice(), device)?;
-        let positions = Tensor::arange(0u32, max_positions as u32, device)?.to_dtype(DType::F32)?;
-        let angles = positions.unsqueeze(1)?.matmul(&inv.unsqueeze(0)?)?;
+        let (cos, sin) = rope_tables(rope_dim, rope_base, max_positions, device)?;
         Ok(LlamaModel {
             embed,
             layers,
@@ -239,9 +335,10 @@ impl LlamaModel {
             heads,
             kv_heads,
             head_dim,
+            // GGUF stores llama's q/k rows permuted for interleaved pairs; qwen2's are not.
             interleaved: arch != "qwen2",
-            cos: angles.cos()?,
-            sin: angles.sin()?,
+            cos,
+            sin,
             max_positions,
             device: device.clone(),
         })

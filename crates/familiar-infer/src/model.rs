@@ -124,6 +124,67 @@ pub fn text_setup(content: &Content) -> Result<(Tokenizer, ChatTemplate), InferE
 }
 
 impl Model {
+    /// Loads a model: a GGUF file, or a folder with Hugging Face safetensors
+    /// weights (`config.json`, `*.safetensors`, `tokenizer.json`).
+    pub fn load(path: &Path, device: &Device) -> Result<(Model, Tokenizer, ChatTemplate), InferError> {
+        if path.is_dir() { Model::load_safetensors(path, device) } else { Model::load_gguf(path, device) }
+    }
+
+    /// Loads a llama or qwen2 model from a Hugging Face folder.
+    pub fn load_safetensors(dir: &Path, device: &Device) -> Result<(Model, Tokenizer, ChatTemplate), InferError> {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(|e| io_err(&dir.join(name), e));
+        let config_text = read("config.json")?;
+        let config: crate::llama::HfConfig =
+            serde_json::from_str(&config_text).map_err(|e| InferError::Model(format!("config.json: {e}")))?;
+        let arch = match config.model_type.as_str() {
+            "llama" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            other => {
+                return Err(InferError::Unsupported(format!(
+                    "safetensors model type `{other}` (supported: llama, qwen2; other families load from GGUF)"
+                )));
+            }
+        };
+        let tokenizer_config = read("tokenizer_config.json").ok();
+        let tokenizer = Tokenizer::from_hf_json(&read("tokenizer.json")?, tokenizer_config.as_deref())?;
+        let template_source = tokenizer_config
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|c| c["chat_template"].as_str().map(str::to_owned));
+        let token = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default().to_owned();
+        let template = ChatTemplate::new(template_source.as_deref(), &token(tokenizer.bos), &token(tokenizer.eos))?;
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io_err(dir, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(InferError::Model(format!("{} has no .safetensors weights", dir.display())));
+        }
+        let mut tensors = std::collections::HashMap::new();
+        let mut file_bytes = 0;
+        for file in &files {
+            file_bytes += std::fs::metadata(file).map_err(|e| io_err(file, e))?.len();
+            let loaded = candle_core::safetensors::load(file, device)
+                .map_err(|e| InferError::Model(format!("{} is corrupt or truncated: {e}", file.display())))?;
+            tensors.extend(loaded);
+        }
+        let weights = LlamaModel::from_safetensors(&config, &tensors, device)
+            .map_err(|e| InferError::Model(format!("could not load {}: {e}", dir.display())))?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let info = ModelInfo {
+            name,
+            arch,
+            context_length: weights.max_positions,
+            vocab_size: tokenizer.vocab_size(),
+            own_template: template.from_model,
+            file_bytes,
+        };
+        Ok((Model { weights: Weights::Llama(weights), device: device.clone(), info }, tokenizer, template))
+    }
+
     /// Loads a GGUF model. Returns the model with its tokenizer and template.
     pub fn load_gguf(path: &Path, device: &Device) -> Result<(Model, Tokenizer, ChatTemplate), InferError> {
         let (content, file_bytes) = read_gguf(path)?;

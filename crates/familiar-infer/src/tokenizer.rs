@@ -34,6 +34,22 @@ enum Model {
     Spm,
 }
 
+/// What a tokenizer is built from, whichever file it came from.
+struct Vocab {
+    model: Model,
+    tokens: Vec<String>,
+    types: Vec<i32>,
+    scores: Vec<f32>,
+    merges: Vec<(String, String)>,
+    patterns: Vec<String>,
+    ignore_merges: bool,
+    bos: Option<u32>,
+    eos: Option<u32>,
+    eot: Option<u32>,
+    add_bos: Option<bool>,
+    add_space_prefix: Option<bool>,
+}
+
 /// A tokenizer for one model.
 pub struct Tokenizer {
     model: Model,
@@ -156,21 +172,119 @@ impl Tokenizer {
         if types.len() != tokens.len() || scores.len() != tokens.len() {
             return Err(InferError::Model("the tokenizer's token, type and score lists differ in length".into()));
         }
-        let ids: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        let mut ranks = HashMap::new();
+        let mut merges = Vec::new();
         if model == Model::Bpe {
-            let merges = md(content, "tokenizer.ggml.merges")
+            let list = md(content, "tokenizer.ggml.merges")
                 .and_then(|v| v.to_vec().ok())
                 .ok_or_else(|| missing("tokenizer.ggml.merges"))?;
-            for (rank, merge) in merges.iter().enumerate() {
+            for merge in list {
                 let merge = merge.to_string().map_err(|_| InferError::Model("a BPE merge is not a string".into()))?;
                 if let Some((a, b)) = merge.split_once(' ') {
-                    ranks.insert((a.to_owned(), b.to_owned()), rank);
+                    merges.push((a.to_owned(), b.to_owned()));
                 }
             }
         }
         let pre = md(content, "tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).map_or("default", |s| s.as_str());
         let (patterns, ignore_merges) = pre_regexes(pre);
+        Tokenizer::build(Vocab {
+            model,
+            tokens,
+            types,
+            scores,
+            merges,
+            patterns: patterns.into_iter().map(str::to_owned).collect(),
+            ignore_merges,
+            bos: md_u32(content, "tokenizer.ggml.bos_token_id"),
+            eos: md_u32(content, "tokenizer.ggml.eos_token_id"),
+            eot: md_u32(content, "tokenizer.ggml.eot_token_id"),
+            add_bos: md(content, "tokenizer.ggml.add_bos_token").and_then(|v| v.to_bool().ok()),
+            add_space_prefix: md(content, "tokenizer.ggml.add_space_prefix").and_then(|v| v.to_bool().ok()),
+        })
+    }
+
+    /// Builds the tokenizer of a Hugging Face `tokenizer.json` (byte-level BPE,
+    /// as Llama 3, Qwen and SmolLM ship), with `tokenizer_config.json` for the
+    /// BOS/EOS tokens.
+    pub fn from_hf_json(tokenizer_json: &str, config_json: Option<&str>) -> Result<Tokenizer, InferError> {
+        let bad = |what: &str| InferError::Model(format!("tokenizer.json: {what}"));
+        let root: serde_json::Value = serde_json::from_str(tokenizer_json).map_err(|e| bad(&e.to_string()))?;
+        let config: serde_json::Value =
+            config_json.and_then(|c| serde_json::from_str(c).ok()).unwrap_or(serde_json::Value::Null);
+        let model = &root["model"];
+        if model["type"] != "BPE" || model["byte_fallback"] == true {
+            return Err(InferError::Unsupported(
+                "tokenizer.json of this kind (only byte-level BPE is read; use the model's GGUF instead)".into(),
+            ));
+        }
+        let vocab = model["vocab"].as_object().ok_or_else(|| bad("no model.vocab"))?;
+        let mut size = vocab.values().filter_map(|v| v.as_u64()).max().map_or(0, |m| m as usize + 1);
+        let added = root["added_tokens"].as_array().cloned().unwrap_or_default();
+        for t in &added {
+            size = size.max(t["id"].as_u64().map_or(0, |i| i as usize + 1));
+        }
+        let mut tokens = vec![String::new(); size];
+        let mut types = vec![kind::NORMAL; size];
+        for (text, id) in vocab {
+            let id = id.as_u64().ok_or_else(|| bad("a vocabulary id is not a number"))? as usize;
+            tokens[id] = text.clone();
+        }
+        for t in &added {
+            let (Some(id), Some(text)) = (t["id"].as_u64(), t["content"].as_str()) else { continue };
+            tokens[id as usize] = text.to_owned();
+            types[id as usize] = if t["special"] == true { kind::CONTROL } else { kind::USER_DEFINED };
+        }
+        let merges = model["merges"]
+            .as_array()
+            .ok_or_else(|| bad("no model.merges"))?
+            .iter()
+            .filter_map(|m| match m {
+                serde_json::Value::String(s) => s.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())),
+                serde_json::Value::Array(pair) => {
+                    Some((pair.first()?.as_str()?.to_owned(), pair.get(1)?.as_str()?.to_owned()))
+                }
+                _ => None,
+            })
+            .collect();
+        // The pre-tokenizer's own split regexes, in order.
+        let mut patterns = Vec::new();
+        let pre = &root["pre_tokenizer"];
+        let steps = pre["pretokenizers"].as_array().cloned().unwrap_or_else(|| vec![pre.clone()]);
+        for step in &steps {
+            if step["type"] == "Split"
+                && let Some(p) = step["pattern"]["Regex"].as_str()
+            {
+                patterns.push(p.to_owned());
+            }
+        }
+        if patterns.is_empty() {
+            patterns = pre_regexes("gpt2").0.into_iter().map(str::to_owned).collect();
+        }
+        let token_id = |key: &str| -> Option<u32> {
+            let v = &config[key];
+            let text = v.as_str().or_else(|| v["content"].as_str())?;
+            tokens.iter().position(|t| t == text).map(|i| i as u32)
+        };
+        Tokenizer::build(Vocab {
+            model: Model::Bpe,
+            scores: vec![0.0; size],
+            merges,
+            patterns,
+            ignore_merges: model["ignore_merges"] == true,
+            bos: token_id("bos_token"),
+            eos: token_id("eos_token"),
+            eot: None,
+            add_bos: config["add_bos_token"].as_bool(),
+            add_space_prefix: Some(false),
+            tokens,
+            types,
+        })
+    }
+
+    fn build(v: Vocab) -> Result<Tokenizer, InferError> {
+        let Vocab { model, tokens, types, scores, merges, patterns, ignore_merges, .. } = v;
+        let ids: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let ranks: HashMap<(String, String), usize> =
+            merges.into_iter().enumerate().map(|(rank, m)| (m, rank)).collect();
         let regexes = patterns
             .iter()
             .map(|p| Regex::new(p).map_err(|e| InferError::Model(format!("pre-tokenizer regex: {e}"))))
@@ -191,10 +305,7 @@ impl Tokenizer {
                 Model::Bpe => ids.get(&encoder[b].to_string()).copied(),
             };
         }
-        let bos = md_u32(content, "tokenizer.ggml.bos_token_id");
-        let eos = md_u32(content, "tokenizer.ggml.eos_token_id");
-        let mut stop_tokens: Vec<u32> =
-            [eos, md_u32(content, "tokenizer.ggml.eot_token_id")].into_iter().flatten().collect();
+        let mut stop_tokens: Vec<u32> = [v.eos, v.eot].into_iter().flatten().collect();
         for (i, t) in tokens.iter().enumerate() {
             let is_end =
                 matches!(t.as_str(), "<|eot_id|>" | "<|im_end|>" | "<|end|>" | "<end_of_turn>" | "<|endoftext|>");
@@ -202,11 +313,6 @@ impl Tokenizer {
                 stop_tokens.push(i as u32);
             }
         }
-        let add_bos =
-            md(content, "tokenizer.ggml.add_bos_token").and_then(|v| v.to_bool().ok()).unwrap_or(model == Model::Spm);
-        let add_space_prefix = md(content, "tokenizer.ggml.add_space_prefix")
-            .and_then(|v| v.to_bool().ok())
-            .unwrap_or(model == Model::Spm);
         Ok(Tokenizer {
             model,
             tokens,
@@ -220,11 +326,11 @@ impl Tokenizer {
             byte_encoder: encoder,
             byte_decoder: encoder.iter().enumerate().map(|(b, c)| (*c, b as u8)).collect(),
             ignore_merges,
-            add_space_prefix,
-            bos,
-            eos,
+            add_space_prefix: v.add_space_prefix.unwrap_or(model == Model::Spm),
+            bos: v.bos,
+            eos: v.eos,
             stop_tokens,
-            add_bos,
+            add_bos: v.add_bos.unwrap_or(model == Model::Spm),
         })
     }
 

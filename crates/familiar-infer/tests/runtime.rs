@@ -242,3 +242,157 @@ fn broken_model_files_give_clear_errors() {
     let missing = dir.path().join("nowhere.gguf");
     assert!(Engine::load(&missing, EngineOptions::default()).err().unwrap().to_string().starts_with("could not read"));
 }
+
+/// A tiny llama with random weights of the real architecture, written twice:
+/// as a Hugging Face folder (safetensors, config.json, tokenizer.json) and as
+/// a GGUF (q/k rows permuted as llama.cpp's converter does, SmolLM2's
+/// vocabulary). Both must tokenize alike and give the same logits.
+#[test]
+fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
+    use candle_core::quantized::gguf_file::Value;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    use familiar_infer::model::Model;
+    use std::collections::HashMap;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (content, _) = read_gguf(&model_path()).unwrap();
+    let md = &content.metadata;
+    let strings = |key: &str| -> Vec<String> {
+        md[key].to_vec().unwrap().iter().map(|v| v.to_string().unwrap().clone()).collect()
+    };
+    let tokens = strings("tokenizer.ggml.tokens");
+    let types: Vec<i32> =
+        md["tokenizer.ggml.token_type"].to_vec().unwrap().iter().map(|v| v.to_i32().unwrap()).collect();
+    let vocab: serde_json::Map<String, serde_json::Value> =
+        tokens.iter().enumerate().map(|(i, t)| (t.clone(), serde_json::json!(i))).collect();
+    let added: Vec<serde_json::Value> = types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == 3)
+        .map(|(i, _)| serde_json::json!({ "id": i, "content": tokens[i], "special": true }))
+        .collect();
+    let gpt2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+    let tokenizer_json = serde_json::json!({
+        "added_tokens": added,
+        "pre_tokenizer": { "type": "Sequence", "pretokenizers": [
+            { "type": "Split", "pattern": { "Regex": r"\p{N}" }, "behavior": "Isolated" },
+            { "type": "Split", "pattern": { "Regex": gpt2 }, "behavior": "Isolated" },
+            { "type": "ByteLevel" } ] },
+        "model": { "type": "BPE", "vocab": vocab, "merges": strings("tokenizer.ggml.merges") },
+    });
+    let bos = md["tokenizer.ggml.bos_token_id"].to_u32().unwrap() as usize;
+    let eos = md["tokenizer.ggml.eos_token_id"].to_u32().unwrap() as usize;
+    let hf = dir.path().join("tiny-llama");
+    std::fs::create_dir(&hf).unwrap();
+    std::fs::write(hf.join("tokenizer.json"), tokenizer_json.to_string()).unwrap();
+    let chat_template = md["tokenizer.chat_template"].to_string().unwrap();
+    let tokenizer_config =
+        serde_json::json!({ "bos_token": tokens[bos], "eos_token": tokens[eos], "chat_template": chat_template });
+    std::fs::write(hf.join("tokenizer_config.json"), tokenizer_config.to_string()).unwrap();
+    let (dim, layers, heads, kv_heads, ffn, n_vocab) = (64usize, 2usize, 4usize, 2usize, 96usize, tokens.len());
+    let config = serde_json::json!({
+        "model_type": "llama", "hidden_size": dim, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads, "intermediate_size": ffn, "vocab_size": n_vocab, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "max_position_embeddings": 512, "tie_word_embeddings": true,
+    });
+    std::fs::write(hf.join("config.json"), config.to_string()).unwrap();
+
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut random = |shape: (usize, usize), scale: f32| -> Tensor {
+        let values: Vec<f32> = (0..shape.0 * shape.1)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
+            })
+            .collect();
+        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+    };
+    let hd = dim / heads;
+    let mut st: HashMap<String, Tensor> = HashMap::new();
+    st.insert("model.embed_tokens.weight".into(), random((n_vocab, dim), 0.5));
+    st.insert("model.norm.weight".into(), (random((1, dim), 0.2) + 1.0).unwrap().squeeze(0).unwrap());
+    for i in 0..layers {
+        let p = format!("model.layers.{i}");
+        st.insert(format!("{p}.input_layernorm.weight"), (random((1, dim), 0.2) + 1.0).unwrap().squeeze(0).unwrap());
+        st.insert(
+            format!("{p}.post_attention_layernorm.weight"),
+            (random((1, dim), 0.2) + 1.0).unwrap().squeeze(0).unwrap(),
+        );
+        st.insert(format!("{p}.self_attn.q_proj.weight"), random((heads * hd, dim), 0.4));
+        st.insert(format!("{p}.self_attn.k_proj.weight"), random((kv_heads * hd, dim), 0.4));
+        st.insert(format!("{p}.self_attn.v_proj.weight"), random((kv_heads * hd, dim), 0.4));
+        st.insert(format!("{p}.self_attn.o_proj.weight"), random((dim, heads * hd), 0.4));
+        st.insert(format!("{p}.mlp.gate_proj.weight"), random((ffn, dim), 0.4));
+        st.insert(format!("{p}.mlp.up_proj.weight"), random((ffn, dim), 0.4));
+        st.insert(format!("{p}.mlp.down_proj.weight"), random((dim, ffn), 0.4));
+    }
+    candle_core::safetensors::save(&st, hf.join("model.safetensors")).unwrap();
+
+    // The same weights as a GGUF: llama.cpp's converter permutes q/k rows so
+    // that rotary pairs are adjacent.
+    let permute = |w: &Tensor, n: usize| -> Tensor {
+        let (rows, cols) = w.dims2().unwrap();
+        w.reshape((n, 2, rows / n / 2, cols)).unwrap().transpose(1, 2).unwrap().reshape((rows, cols)).unwrap()
+    };
+    let q = |t: &Tensor| QTensor::quantize(&t.contiguous().unwrap(), GgmlDType::F32).unwrap();
+    let mut gguf_tensors: Vec<(String, QTensor)> = vec![
+        ("token_embd.weight".into(), q(&st["model.embed_tokens.weight"])),
+        ("output_norm.weight".into(), q(&st["model.norm.weight"])),
+    ];
+    for i in 0..layers {
+        let p = format!("model.layers.{i}");
+        let b = format!("blk.{i}");
+        gguf_tensors.push((format!("{b}.attn_norm.weight"), q(&st[&format!("{p}.input_layernorm.weight")])));
+        gguf_tensors.push((format!("{b}.ffn_norm.weight"), q(&st[&format!("{p}.post_attention_layernorm.weight")])));
+        gguf_tensors
+            .push((format!("{b}.attn_q.weight"), q(&permute(&st[&format!("{p}.self_attn.q_proj.weight")], heads))));
+        gguf_tensors
+            .push((format!("{b}.attn_k.weight"), q(&permute(&st[&format!("{p}.self_attn.k_proj.weight")], kv_heads))));
+        gguf_tensors.push((format!("{b}.attn_v.weight"), q(&st[&format!("{p}.self_attn.v_proj.weight")])));
+        gguf_tensors.push((format!("{b}.attn_output.weight"), q(&st[&format!("{p}.self_attn.o_proj.weight")])));
+        gguf_tensors.push((format!("{b}.ffn_gate.weight"), q(&st[&format!("{p}.mlp.gate_proj.weight")])));
+        gguf_tensors.push((format!("{b}.ffn_up.weight"), q(&st[&format!("{p}.mlp.up_proj.weight")])));
+        gguf_tensors.push((format!("{b}.ffn_down.weight"), q(&st[&format!("{p}.mlp.down_proj.weight")])));
+    }
+    let mut metadata: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::String("llama".into())),
+        ("llama.embedding_length".into(), Value::U32(dim as u32)),
+        ("llama.block_count".into(), Value::U32(layers as u32)),
+        ("llama.attention.head_count".into(), Value::U32(heads as u32)),
+        ("llama.attention.head_count_kv".into(), Value::U32(kv_heads as u32)),
+        ("llama.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-5)),
+        ("llama.rope.freq_base".into(), Value::F32(10_000.0)),
+        ("llama.context_length".into(), Value::U32(512)),
+        ("llama.feed_forward_length".into(), Value::U32(ffn as u32)),
+    ];
+    for (key, value) in md.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+        metadata.push((key.clone(), value.clone()));
+    }
+    let gguf = dir.path().join("tiny-llama.gguf");
+    let mut file = std::fs::File::create(&gguf).unwrap();
+    let md_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let t_refs: Vec<(&str, &QTensor)> = gguf_tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    candle_core::quantized::gguf_file::write(&mut file, &md_refs, &t_refs).unwrap();
+    drop(file);
+
+    let (mut from_st, st_tok, st_template) = Model::load(&hf, &Device::Cpu).unwrap();
+    let (mut from_gguf, gguf_tok, _) = Model::load(&gguf, &Device::Cpu).unwrap();
+    assert!(st_template.from_model, "the chat template comes from tokenizer_config.json");
+    for text in
+        ["Hello, world!", "1234567 café 日本語 🙂", "<|im_start|>user\nHi<|im_end|>\n", "def f(x):\n    return x  \n"]
+    {
+        assert_eq!(st_tok.encode(text, true, true), gguf_tok.encode(text, true, true), "{text:?}");
+    }
+    let prompt = gguf_tok.encode("The quick brown fox jumps over the lazy dog", false, false);
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let a = from_st.forward(&prompt, 0).unwrap();
+    let b = from_gguf.forward(&prompt, 0).unwrap();
+    assert_eq!(a.len(), n_vocab);
+    assert!(close(&a, &b) < 1e-3, "prefill logits differ by {}", close(&a, &b));
+    let a = from_st.forward(&prompt[..1], prompt.len()).unwrap();
+    let b = from_gguf.forward(&prompt[..1], prompt.len()).unwrap();
+    assert!(close(&a, &b) < 1e-3, "decode logits differ by {}", close(&a, &b));
+}
