@@ -20,6 +20,9 @@ pub struct Cli {
     /// CPU threads for inference (default: all cores)
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Run models on the CPU even when a GPU build finds a GPU
+    #[arg(long, global = true)]
+    pub cpu: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -233,7 +236,7 @@ fn print_package(json_out: bool, report: &api::PackageReport, headline: &str) {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> api::Result<()> {
     let j = cli.json;
-    let engine = familiar_infer::EngineOptions { threads: cli.threads };
+    let engine = familiar_infer::EngineOptions { threads: cli.threads, cpu_only: cli.cpu };
     match cli.command {
         Command::Setup => {
             let studio = Studio::open_default().await?;

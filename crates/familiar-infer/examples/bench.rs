@@ -20,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pp: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(512);
     let tg: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(128);
     let runs: usize = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(5);
-    let engine = Engine::load(std::path::Path::new(path), EngineOptions { threads: Some(threads) })?;
+    let engine =
+        Engine::load(std::path::Path::new(path), EngineOptions { threads: Some(threads), ..Default::default() })?;
     // A prompt of pp distinct-ish ordinary tokens (as llama-bench, content does not matter).
     let text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. ".repeat(pp / 8 + 1);
     let mut prompt = engine.tokenizer.encode(&text, false, false);

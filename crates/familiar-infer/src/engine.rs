@@ -29,6 +29,21 @@ const PREFILL_CHUNK: usize = 256;
 pub struct EngineOptions {
     /// CPU threads for inference; `None` uses every core.
     pub threads: Option<usize>,
+    /// Stay on the CPU even when a GPU backend (the `cuda` or `metal`
+    /// feature) was built in and a device is present.
+    pub cpu_only: bool,
+}
+
+/// The device a model runs on: the first CUDA or Metal device when the build
+/// has that backend and the machine has the device, else the CPU.
+pub fn pick_device(options: &EngineOptions) -> Device {
+    if options.cpu_only {
+        return Device::Cpu;
+    }
+    match Device::cuda_if_available(0) {
+        Ok(Device::Cpu) | Err(_) => Device::metal_if_available(0).unwrap_or(Device::Cpu),
+        Ok(gpu) => gpu,
+    }
 }
 
 /// A flag that stops a generation between two tokens.
@@ -119,7 +134,8 @@ impl Engine {
                         return;
                     }
                 };
-                let loaded = pool.install(|| Model::load(&path, &Device::Cpu));
+                let device = pick_device(&options);
+                let loaded = pool.install(|| Model::load(&path, &device));
                 let (mut model, tokenizer, template) = match loaded {
                     Ok(loaded) => loaded,
                     Err(e) => {

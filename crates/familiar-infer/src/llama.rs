@@ -143,8 +143,9 @@ impl Q8Matrix {
 
 impl Linear {
     fn new(weight: QMatMul) -> Result<Linear> {
+        // The 8-bit mat-vec is CPU code; on a GPU candle's kernels do the work.
         let q8 = match &weight {
-            QMatMul::Tensor(t) if t.dtype() == DType::F32 => Q8Matrix::new(t)?,
+            QMatMul::Tensor(t) if t.dtype() == DType::F32 && t.device().is_cpu() => Q8Matrix::new(t)?,
             _ => None,
         };
         Ok(Linear { weight, q8 })

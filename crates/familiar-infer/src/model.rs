@@ -214,7 +214,8 @@ impl Model {
         let load = |e: candle_core::Error| InferError::Model(format!("could not load {}: {e}", path.display()));
         let weights = match arch {
             Arch::Llama | Arch::Qwen2 => Weights::Llama(
-                LlamaModel::from_gguf(&content, &mut file, device, file_bytes < DEQUANTIZE_BELOW).map_err(load)?,
+                LlamaModel::from_gguf(&content, &mut file, device, device.is_cpu() && file_bytes < DEQUANTIZE_BELOW)
+                    .map_err(load)?,
             ),
             Arch::Qwen3 => {
                 Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)

@@ -58,7 +58,11 @@ fn token_ids_match_llama_cpp() {
 
 #[test]
 fn a_gemma3_model_loads_and_generates_deterministically() {
-    let engine = Engine::load(&cached_model("gemma-3-270m-q4_k_m.gguf"), EngineOptions { threads: Some(2) }).unwrap();
+    let engine = Engine::load(
+        &cached_model("gemma-3-270m-q4_k_m.gguf"),
+        EngineOptions { threads: Some(2), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(engine.info.arch, familiar_infer::Arch::Gemma3);
     let prompt = engine.tokenizer.encode("The capital of France is", true, false);
     let a = engine.generate_with(request(prompt.clone(), greedy(8)), |_| {}).unwrap();
@@ -73,7 +77,7 @@ fn a_gemma3_model_loads_and_generates_deterministically() {
 }
 
 fn engine() -> Engine {
-    Engine::load(&model_path(), EngineOptions { threads: Some(2) }).unwrap()
+    Engine::load(&model_path(), EngineOptions { threads: Some(2), ..Default::default() }).unwrap()
 }
 
 fn chat_prompt(engine: &Engine, messages: &[Message]) -> Vec<u32> {
@@ -106,7 +110,7 @@ fn greedy_generation_is_deterministic_and_streams_the_whole_text() {
     assert!(first.text.contains("Paris"), "{}", first.text);
     // A second engine, and the same engine again (after its cache was reset), agree.
     let again = engine.generate_with(request(prompt.clone(), greedy(24)), |_| {}).unwrap();
-    let fresh = Engine::load(&model_path(), EngineOptions { threads: Some(1) }).unwrap();
+    let fresh = Engine::load(&model_path(), EngineOptions { threads: Some(1), ..Default::default() }).unwrap();
     let other = fresh.generate_with(request(prompt, greedy(24)), |_| {}).unwrap();
     assert_eq!(again.tokens, first.tokens);
     assert_eq!(other.tokens, first.tokens);
@@ -188,7 +192,7 @@ fn a_follow_up_reuses_the_cache_and_matches_a_cold_run() {
     assert_eq!(again.reused_tokens, common);
     // Batched prefill and token-by-token decoding round differently, so a
     // near-tie may flip late in a reply; a wrong cache would derail it at once.
-    let cold = Engine::load(&model_path(), EngineOptions { threads: Some(2) }).unwrap();
+    let cold = Engine::load(&model_path(), EngineOptions { threads: Some(2), ..Default::default() }).unwrap();
     let fresh = cold.generate_with(request(edited, greedy(16)), |_| {}).unwrap();
     assert_eq!(fresh.reused_tokens, 0);
     assert!(again.tokens.len() >= 6 && fresh.tokens.len() >= 6, "{:?} / {:?}", again.text, fresh.text);
