@@ -31,12 +31,29 @@ struct Layer {
     gate: Linear,
     up: Linear,
     down: Linear,
-    /// Keys and values so far: `[1, kv_heads, seq, head_dim]`.
-    cache: Option<(Tensor, Tensor)>,
+    /// Keys and values so far, position-major: `[positions][kv_heads × head_dim]`.
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    /// The norms' weights and q/k/v biases as plain vectors, for the decode step.
+    plain: Option<PlainLayer>,
+}
+
+struct PlainLayer {
+    attn_norm: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    q_bias: Option<Vec<f32>>,
+    k_bias: Option<Vec<f32>>,
+    v_bias: Option<Vec<f32>>,
 }
 
 pub struct LlamaModel {
     embed: Embedding,
+    eps: f32,
+    /// `cos`/`sin` as plain rows, and the final norm, for the decode step.
+    plain_rope: Option<(Vec<f32>, Vec<f32>)>,
+    plain_norm: Vec<f32>,
+    /// Use the plain-Rust decode step for single tokens (when every weight has its 8-bit copy).
+    pub fast_decode: bool,
     layers: Vec<Layer>,
     norm: RmsNorm,
     output: Linear,
@@ -141,7 +158,38 @@ impl Q8Matrix {
     }
 }
 
+fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
+    let mean = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv = 1.0 / (mean + eps).sqrt();
+    x.iter().zip(weight).map(|(v, w)| v * inv * w).collect()
+}
+
+/// Rotary embedding of one head at one position: adjacent pairs (llama's GGUF
+/// layout) or the two halves (Hugging Face and qwen2).
+fn rotate(head: &mut [f32], cos: &[f32], sin: &[f32], interleaved: bool) {
+    let half = cos.len();
+    for i in 0..half {
+        let (a, b) = if interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+        let (x0, x1) = (head[a], head[b]);
+        head[a] = x0 * cos[i] - x1 * sin[i];
+        head[b] = x0 * sin[i] + x1 * cos[i];
+    }
+}
+
 impl Linear {
+    /// Output rows.
+    fn rows(&self) -> usize {
+        match &self.q8 {
+            Some(q8) => q8.rows,
+            None => 0,
+        }
+    }
+
+    /// The 8-bit mat-vec (the caller checked that the 8-bit copy exists).
+    fn matvec(&self, x: &[f32]) -> Vec<f32> {
+        self.q8.as_ref().map_or_else(Vec::new, |q8| q8.matvec(x))
+    }
+
     fn new(weight: QMatMul) -> Result<Linear> {
         // The 8-bit mat-vec is CPU code; on a GPU candle's kernels do the work.
         let q8 = match &weight {
@@ -243,7 +291,9 @@ impl LlamaModel {
                 gate: linear(&format!("{p}.mlp.gate_proj.weight"))?,
                 up: linear(&format!("{p}.mlp.up_proj.weight"))?,
                 down: linear(&format!("{p}.mlp.down_proj.weight"))?,
-                cache: None,
+                keys: Vec::new(),
+                values: Vec::new(),
+                plain: None,
             });
         }
         let embed = get("model.embed_tokens.weight")?;
@@ -254,8 +304,12 @@ impl LlamaModel {
         };
         let max_positions = config.max_position_embeddings.min(32_768);
         let (cos, sin) = rope_tables(head_dim, config.rope_theta, max_positions, device)?;
-        Ok(LlamaModel {
+        LlamaModel {
             embed: Embedding::new(embed, config.hidden_size),
+            eps: eps as f32,
+            plain_rope: None,
+            plain_norm: Vec::new(),
+            fast_decode: true,
             layers,
             norm: RmsNorm::new(get("model.norm.weight")?, eps),
             output,
@@ -268,7 +322,8 @@ impl LlamaModel {
             sin,
             max_positions,
             device: device.clone(),
-        })
+        }
+        .finish()
     }
 
     pub fn from_gguf<R: std::io::Seek + std::io::Read>(
@@ -324,12 +379,18 @@ impl LlamaModel {
                 gate: matmul(tensor(reader, &format!("{p}.ffn_gate.weight"))?, dequantize)?,
                 up: matmul(tensor(reader, &format!("{p}.ffn_up.weight"))?, dequantize)?,
                 down: matmul(tensor(reader, &format!("{p}.ffn_down.weight"))?, dequantize)?,
-                cache: None,
+                keys: Vec::new(),
+                values: Vec::new(),
+                plain: None,
             });
         }
         let (cos, sin) = rope_tables(rope_dim, rope_base, max_positions, device)?;
-        Ok(LlamaModel {
+        LlamaModel {
             embed,
+            eps: eps as f32,
+            plain_rope: None,
+            plain_norm: Vec::new(),
+            fast_decode: true,
             layers,
             norm: norm(reader, "output_norm.weight")?,
             output,
@@ -342,25 +403,127 @@ impl LlamaModel {
             sin,
             max_positions,
             device: device.clone(),
-        })
+        }
+        .finish()
+    }
+
+    /// Prepares the plain-Rust decode step: norm weights, biases and rotary
+    /// tables as vectors. Only on the CPU, and only when every weight has its
+    /// 8-bit copy; otherwise single tokens take the candle path.
+    fn finish(mut self) -> Result<LlamaModel> {
+        let all_q8 = self.output.q8.is_some()
+            && self
+                .layers
+                .iter()
+                .all(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().all(|w| w.q8.is_some()));
+        if !self.device.is_cpu() || !all_q8 {
+            self.fast_decode = false;
+            return Ok(self);
+        }
+        let vec = |t: &Tensor| -> Result<Vec<f32>> { t.flatten_all()?.to_dtype(DType::F32)?.to_vec1() };
+        let opt = |t: &Option<Tensor>| -> Result<Option<Vec<f32>>> { t.as_ref().map(vec).transpose() };
+        for layer in &mut self.layers {
+            layer.plain = Some(PlainLayer {
+                attn_norm: vec(layer.attn_norm.weight())?,
+                ffn_norm: vec(layer.ffn_norm.weight())?,
+                q_bias: opt(&layer.q_bias)?,
+                k_bias: opt(&layer.k_bias)?,
+                v_bias: opt(&layer.v_bias)?,
+            });
+        }
+        self.plain_norm = vec(self.norm.weight())?;
+        self.plain_rope = Some((vec(&self.cos)?, vec(&self.sin)?));
+        Ok(self)
+    }
+
+    /// Whether the plain-Rust decode step was prepared.
+    pub fn fast_decode_ready(&self) -> bool {
+        self.plain_rope.is_some()
+    }
+
+    fn kv_width(&self) -> usize {
+        self.kv_heads * self.head_dim
     }
 
     /// Tokens held in the KV cache.
     pub fn cached(&self) -> usize {
-        self.layers.first().and_then(|l| l.cache.as_ref()).map_or(0, |(k, _)| k.dim(2).unwrap_or(0))
+        self.layers.first().map_or(0, |l| l.keys.len() / self.kv_width())
     }
 
     /// Cuts the KV cache back to its first `len` positions.
     pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
+        let width = self.kv_width();
         for layer in &mut self.layers {
-            if let Some((k, v)) = layer.cache.take()
-                && len > 0
-            {
-                let len = len.min(k.dim(2)?);
-                layer.cache = Some((k.narrow(2, 0, len)?.contiguous()?, v.narrow(2, 0, len)?.contiguous()?));
-            }
+            layer.keys.truncate(len * width);
+            layer.values.truncate(len * width);
         }
         Ok(())
+    }
+
+    /// One token through the model in plain Rust over vectors: 8-bit
+    /// mat-vecs, rotary embedding and attention over the position-major cache,
+    /// with no tensor operations (whose fixed cost dominates at batch size 1).
+    fn decode_step(&mut self, token: u32, pos: usize) -> Result<Vec<f32>> {
+        let (heads, kv_heads, hd) = (self.heads, self.kv_heads, self.head_dim);
+        let width = kv_heads * hd;
+        let rep = heads / kv_heads;
+        let eps = self.eps;
+        let Some((cos, sin)) = &self.plain_rope else { candle_core::bail!("the decode step is not prepared") };
+        let half = cos.len() / self.max_positions;
+        let (cos, sin) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
+        let interleaved = self.interleaved;
+        let mut x: Vec<f32> = self.embed.embeddings().narrow(0, token as usize, 1)?.flatten_all()?.to_vec1()?;
+        let scale = 1.0 / (hd as f32).sqrt();
+        for layer in &mut self.layers {
+            let Some(plain) = &layer.plain else { candle_core::bail!("the decode step is not prepared") };
+            let h = rms_norm(&x, &plain.attn_norm, eps);
+            let mut q = layer.q.matvec(&h);
+            let mut k = layer.k.matvec(&h);
+            let mut v = layer.v.matvec(&h);
+            for (out, bias) in [(&mut q, &plain.q_bias), (&mut k, &plain.k_bias), (&mut v, &plain.v_bias)] {
+                if let Some(b) = bias {
+                    out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+                }
+            }
+            for head in q.chunks_exact_mut(hd).chain(k.chunks_exact_mut(hd)) {
+                rotate(head, cos, sin, interleaved);
+            }
+            layer.keys.extend_from_slice(&k);
+            layer.values.extend_from_slice(&v);
+            let positions = pos + 1;
+            let mut attn = vec![0f32; heads * hd];
+            attn.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+                let kv = head / rep;
+                let qh = &q[head * hd..(head + 1) * hd];
+                let mut scores: Vec<f32> = (0..positions)
+                    .map(|t| {
+                        let kt = &layer.keys[t * width + kv * hd..t * width + (kv + 1) * hd];
+                        qh.iter().zip(kt).map(|(a, b)| a * b).sum::<f32>() * scale
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for s in scores.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+                for (t, s) in scores.iter().enumerate() {
+                    let vt = &layer.values[t * width + kv * hd..t * width + (kv + 1) * hd];
+                    let w = s / sum;
+                    out.iter_mut().zip(vt).for_each(|(o, v)| *o += w * v);
+                }
+            });
+            let o = layer.o.matvec(&attn);
+            x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
+            let h = rms_norm(&x, &plain.ffn_norm, eps);
+            let gate = layer.gate.matvec(&h);
+            let up = layer.up.matvec(&h);
+            let mlp: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+            let down = layer.down.matvec(&mlp);
+            x.iter_mut().zip(&down).for_each(|(x, d)| *x += d);
+        }
+        let h = rms_norm(&x, &self.plain_norm, eps);
+        Ok(self.output.matvec(&h))
     }
 
     fn rope(&self, x: &Tensor, pos: usize, seq: usize) -> Result<Tensor> {
@@ -381,6 +544,11 @@ impl LlamaModel {
             candle_core::bail!("position {} is past the model's {} positions", pos + seq, self.max_positions);
         }
         self.truncate_cache(pos)?;
+        if seq == 1 && self.fast_decode {
+            let token = input.flatten_all()?.to_vec1::<u32>()?[0];
+            let logits = self.decode_step(token, pos)?;
+            return Tensor::from_vec(logits, (1, self.output.rows()), &self.device);
+        }
         let mut x = self.embed.forward(input)?;
         let mask = if seq > 1 {
             let m: Vec<f32> = (0..seq)
@@ -404,13 +572,19 @@ impl LlamaModel {
             let v = add(layer.v.forward(&h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
             let q = self.rope(&q, pos, seq)?;
             let k = self.rope(&k, pos, seq)?;
-            let v = v.contiguous()?;
-            let (k, v) = match self.layers[i].cache.take() {
-                Some((ck, cv)) => (Tensor::cat(&[&ck, &k], 2)?, Tensor::cat(&[&cv, &v], 2)?),
-                None => (k, v),
-            };
-            self.layers[i].cache = Some((k.clone(), v.clone()));
+            // Append to the position-major cache, then attend over all of it.
+            let width = kv_heads * hd;
+            let to_rows = |t: &Tensor| -> Result<Vec<f32>> { t.squeeze(0)?.transpose(0, 1)?.flatten_all()?.to_vec1() };
+            let (k_new, v_new) = (to_rows(&k)?, to_rows(&v)?);
+            self.layers[i].keys.extend_from_slice(&k_new);
+            self.layers[i].values.extend_from_slice(&v_new);
+            let total = pos + seq;
             let layer = &self.layers[i];
+            let from_rows = |rows: &[f32]| -> Result<Tensor> {
+                Tensor::from_slice(rows, (total, kv_heads, hd), &self.device)?.transpose(0, 1)?.unsqueeze(0)
+            };
+            debug_assert_eq!(layer.keys.len(), total * width);
+            let (k, v) = (from_rows(&layer.keys)?, from_rows(&layer.values)?);
             let rep = heads / kv_heads;
             let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
             let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;

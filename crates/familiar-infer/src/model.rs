@@ -257,6 +257,14 @@ impl Model {
         run().map_err(|e| InferError::Model(format!("inference failed: {e}")))
     }
 
+    /// Chooses between the plain-Rust decode step (the default where it
+    /// applies) and the tensor path for single tokens; tests compare the two.
+    pub fn set_fast_decode(&mut self, on: bool) {
+        if let Weights::Llama(m) = &mut self.weights {
+            m.fast_decode = on && m.fast_decode_ready();
+        }
+    }
+
     /// Whether the KV cache can be cut back to a shorter prefix (else a
     /// prompt that does not extend the cache starts over).
     pub fn can_truncate(&self) -> bool {

@@ -399,4 +399,17 @@ fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
     let a = from_st.forward(&prompt[..1], prompt.len()).unwrap();
     let b = from_gguf.forward(&prompt[..1], prompt.len()).unwrap();
     assert!(close(&a, &b) < 1e-3, "decode logits differ by {}", close(&a, &b));
+    // The plain-Rust decode step and the tensor path agree, for both layouts.
+    for model in [&mut from_st, &mut from_gguf] {
+        model.set_fast_decode(true);
+        let fast = model.forward(&prompt[1..2], prompt.len() + 1).unwrap();
+        model.set_fast_decode(false);
+        let slow = model.forward(&prompt[1..2], prompt.len() + 1).unwrap();
+        assert!(close(&fast, &slow) < 1e-3, "decode paths differ by {}", close(&fast, &slow));
+        // And a further step on top of a cache the other path wrote.
+        let slow_next = model.forward(&prompt[2..3], prompt.len() + 2).unwrap();
+        model.set_fast_decode(true);
+        let fast_next = model.forward(&prompt[2..3], prompt.len() + 2).unwrap();
+        assert!(close(&fast_next, &slow_next) < 1e-3, "{}", close(&fast_next, &slow_next));
+    }
 }
