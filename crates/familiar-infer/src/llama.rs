@@ -135,27 +135,30 @@ impl Q8Matrix {
                 let r = chunk * 32 + i;
                 let wq = &self.q[r * self.cols..(r + 1) * self.cols];
                 let ws = &self.scales[r * blocks..(r + 1) * blocks];
-                let mut sum = 0f32;
-                for b in 0..blocks {
-                    let a = &wq[b * Q8_BLOCK..(b + 1) * Q8_BLOCK];
-                    let c = &xq[b * Q8_BLOCK..(b + 1) * Q8_BLOCK];
-                    // Products of two i8 fit in i16; summing them in pairs is the
-                    // shape the compiler turns into `pmaddwd` on any x86-64.
-                    let mut acc = [0i32; 8];
-                    for j in (0..Q8_BLOCK).step_by(16) {
-                        for k in 0..8 {
-                            let p0 = a[j + 2 * k] as i16 * c[j + 2 * k] as i16;
-                            let p1 = a[j + 2 * k + 1] as i16 * c[j + 2 * k + 1] as i16;
-                            acc[k] += p0 as i32 + p1 as i32;
-                        }
-                    }
-                    sum += ws[b] * xs[b] * acc.iter().sum::<i32>() as f32;
-                }
-                *y = sum;
+                *y = dot_q8(wq, ws, &xq, &xs);
             }
         });
         out
     }
+}
+
+/// One row of the 8-bit mat-vec. Compiled once per instruction set and chosen
+/// at run time (AVX-512, AVX2, or plain x86-64), so one binary runs everywhere
+/// and uses the wide integer instructions where the processor has them.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+fn dot_q8(wq: &[i8], ws: &[f32], xq: &[i8], xs: &[f32]) -> f32 {
+    let mut sum = 0f32;
+    for (((a, c), w), x) in wq.chunks_exact(Q8_BLOCK).zip(xq.chunks_exact(Q8_BLOCK)).zip(ws).zip(xs) {
+        // Products of two i8 fit in i16; summed in pairs they map onto `pmaddwd`.
+        let mut acc = [0i32; 16];
+        for k in 0..16 {
+            let p0 = a[2 * k] as i16 * c[2 * k] as i16;
+            let p1 = a[2 * k + 1] as i16 * c[2 * k + 1] as i16;
+            acc[k] = p0 as i32 + p1 as i32;
+        }
+        sum += w * x * acc.iter().sum::<i32>() as f32;
+    }
+    sum
 }
 
 fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
