@@ -562,44 +562,21 @@ pub struct TurnOptions {
 pub fn sampling_for(spec: &AgentSpec, options: &TurnOptions, user_name: &str) -> SamplingParams {
     let mut p = SamplingParams::default();
     if let Some(s) = &spec.familiar.sampling {
-        if let Some(v) = s.temperature {
-            p.temperature = v as f32;
-        }
-        if let Some(v) = s.top_k {
-            p.top_k = v as usize;
-        }
-        if let Some(v) = s.top_p {
-            p.top_p = v as f32;
-        }
-        if let Some(v) = s.min_p {
-            p.min_p = v as f32;
-        }
-        if let Some(v) = s.repetition_penalty {
-            p.repetition_penalty = v as f32;
-        }
-        if let Some(v) = s.presence_penalty {
-            p.presence_penalty = v as f32;
-        }
-        if let Some(v) = s.frequency_penalty {
-            p.frequency_penalty = v as f32;
-        }
-        if let Some(v) = s.seed {
-            p.seed = v;
-        }
-        if let Some(v) = s.max_tokens {
-            p.max_tokens = v as usize;
-        }
+        let f = |v: Option<f64>, default: f32| v.map_or(default, |v| v as f32);
+        p.temperature = f(s.temperature, p.temperature);
+        p.top_p = f(s.top_p, p.top_p);
+        p.min_p = f(s.min_p, p.min_p);
+        p.repetition_penalty = f(s.repetition_penalty, p.repetition_penalty);
+        p.presence_penalty = f(s.presence_penalty, p.presence_penalty);
+        p.frequency_penalty = f(s.frequency_penalty, p.frequency_penalty);
+        p.top_k = s.top_k.map_or(p.top_k, |v| v as usize);
+        p.max_tokens = s.max_tokens.map_or(p.max_tokens, |v| v as usize);
+        p.seed = s.seed.unwrap_or(p.seed);
         p.stop.extend(s.stop.iter().cloned());
     }
-    if let Some(v) = options.seed {
-        p.seed = v;
-    }
-    if let Some(v) = options.temperature {
-        p.temperature = v;
-    }
-    if let Some(v) = options.max_tokens {
-        p.max_tokens = v;
-    }
+    p.seed = options.seed.unwrap_or(p.seed);
+    p.temperature = options.temperature.unwrap_or(p.temperature);
+    p.max_tokens = options.max_tokens.unwrap_or(p.max_tokens);
     // Never let the agent speak for the user.
     p.stop.push(format!("\n{user_name}:"));
     p
@@ -712,6 +689,15 @@ pub async fn edit_message(studio: &Studio, conversation_id: &str, message_id: &s
     let old = store.message(&conversation.id, message_id).await?;
     let role = if old.role == "user" { Role::User } else { Role::Assistant };
     Ok(store.append(&conversation.id, old.parent_id.as_deref(), role, text, ReplyMeta::default(), studio.now()).await?)
+}
+
+/// Every version of a message (regenerated replies, edited messages: the
+/// "swipes" of a chat UI), oldest first.
+pub async fn message_versions(studio: &Studio, conversation_id: &str, message_id: &str) -> Result<Vec<ChatMessage>> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    let message = store.message(&conversation.id, message_id).await?;
+    Ok(store.siblings(&conversation.id, &message).await?)
 }
 
 /// Continues the conversation from any earlier message (a new branch).

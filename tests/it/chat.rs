@@ -87,6 +87,11 @@ async fn regenerate_edit_branch_and_delete_keep_every_version() {
     let second = api::regenerate(&studio, &c.id, &options(2), quiet(), Default::default()).await.unwrap();
     assert_ne!(first.message.id, second.message.id);
     assert_eq!(first.message.parent_id, second.message.parent_id, "a regenerated reply is a sibling");
+    let versions = api::message_versions(&studio, &c.id, &second.message.id).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [first.message.id.as_str(), second.message.id.as_str()]
+    );
     let (_, thread) = api::conversation(&studio, &c.id).await.unwrap();
     assert_eq!(thread.last().unwrap().id, second.message.id);
 
