@@ -253,6 +253,16 @@ fn broken_model_files_give_clear_errors() {
 /// vocabulary). Both must tokenize alike and give the same logits.
 #[test]
 fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
+    safetensors_matches_gguf("llama");
+}
+
+/// qwen2: q/k/v biases, rotary halves, and no row permutation in its GGUF.
+#[test]
+fn a_safetensors_qwen2_matches_the_same_weights_in_gguf() {
+    safetensors_matches_gguf("qwen2");
+}
+
+fn safetensors_matches_gguf(arch: &str) {
     use candle_core::quantized::gguf_file::Value;
     use candle_core::quantized::{GgmlDType, QTensor};
     use candle_core::{Device, Tensor};
@@ -296,7 +306,7 @@ fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
     std::fs::write(hf.join("tokenizer_config.json"), tokenizer_config.to_string()).unwrap();
     let (dim, layers, heads, kv_heads, ffn, n_vocab) = (64usize, 2usize, 4usize, 2usize, 96usize, tokens.len());
     let config = serde_json::json!({
-        "model_type": "llama", "hidden_size": dim, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "model_type": arch, "hidden_size": dim, "num_hidden_layers": layers, "num_attention_heads": heads,
         "num_key_value_heads": kv_heads, "intermediate_size": ffn, "vocab_size": n_vocab, "rms_norm_eps": 1e-5,
         "rope_theta": 10000.0, "max_position_embeddings": 512, "tie_word_embeddings": true,
     });
@@ -332,12 +342,20 @@ fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
         st.insert(format!("{p}.mlp.gate_proj.weight"), random((ffn, dim), 0.4));
         st.insert(format!("{p}.mlp.up_proj.weight"), random((ffn, dim), 0.4));
         st.insert(format!("{p}.mlp.down_proj.weight"), random((dim, ffn), 0.4));
+        if arch == "qwen2" {
+            for (name, rows) in [("q_proj", heads * hd), ("k_proj", kv_heads * hd), ("v_proj", kv_heads * hd)] {
+                st.insert(format!("{p}.self_attn.{name}.bias"), random((1, rows), 0.4).squeeze(0).unwrap());
+            }
+        }
     }
     candle_core::safetensors::save(&st, hf.join("model.safetensors")).unwrap();
 
     // The same weights as a GGUF: llama.cpp's converter permutes q/k rows so
     // that rotary pairs are adjacent.
     let permute = |w: &Tensor, n: usize| -> Tensor {
+        if arch == "qwen2" {
+            return w.clone();
+        }
         let (rows, cols) = w.dims2().unwrap();
         w.reshape((n, 2, rows / n / 2, cols)).unwrap().transpose(1, 2).unwrap().reshape((rows, cols)).unwrap()
     };
@@ -360,17 +378,22 @@ fn a_safetensors_llama_matches_the_same_weights_in_gguf() {
         gguf_tensors.push((format!("{b}.ffn_gate.weight"), q(&st[&format!("{p}.mlp.gate_proj.weight")])));
         gguf_tensors.push((format!("{b}.ffn_up.weight"), q(&st[&format!("{p}.mlp.up_proj.weight")])));
         gguf_tensors.push((format!("{b}.ffn_down.weight"), q(&st[&format!("{p}.mlp.down_proj.weight")])));
+        for (gguf_name, hf_name) in [("attn_q", "q_proj"), ("attn_k", "k_proj"), ("attn_v", "v_proj")] {
+            if let Some(bias) = st.get(&format!("{p}.self_attn.{hf_name}.bias")) {
+                gguf_tensors.push((format!("{b}.{gguf_name}.bias"), q(bias)));
+            }
+        }
     }
     let mut metadata: Vec<(String, Value)> = vec![
-        ("general.architecture".into(), Value::String("llama".into())),
-        ("llama.embedding_length".into(), Value::U32(dim as u32)),
-        ("llama.block_count".into(), Value::U32(layers as u32)),
-        ("llama.attention.head_count".into(), Value::U32(heads as u32)),
-        ("llama.attention.head_count_kv".into(), Value::U32(kv_heads as u32)),
-        ("llama.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-5)),
-        ("llama.rope.freq_base".into(), Value::F32(10_000.0)),
-        ("llama.context_length".into(), Value::U32(512)),
-        ("llama.feed_forward_length".into(), Value::U32(ffn as u32)),
+        ("general.architecture".into(), Value::String(arch.into())),
+        (format!("{arch}.embedding_length"), Value::U32(dim as u32)),
+        (format!("{arch}.block_count"), Value::U32(layers as u32)),
+        (format!("{arch}.attention.head_count"), Value::U32(heads as u32)),
+        (format!("{arch}.attention.head_count_kv"), Value::U32(kv_heads as u32)),
+        (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+        (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
+        (format!("{arch}.context_length"), Value::U32(512)),
+        (format!("{arch}.feed_forward_length"), Value::U32(ffn as u32)),
     ];
     for (key, value) in md.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
         metadata.push((key.clone(), value.clone()));
