@@ -31,6 +31,14 @@ struct Layer {
     gate: Linear,
     up: Linear,
     down: Linear,
+    /// Gemma 3: norms of each query and key head, and after attention and the MLP.
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    post_attn_norm: Option<RmsNorm>,
+    post_ffn_norm: Option<RmsNorm>,
+    /// Which rotary table the layer uses, and its sliding window (Gemma 3's local layers).
+    rope: usize,
+    window: Option<usize>,
     /// Keys and values so far, position-major: `[positions][kv_heads × head_dim]`.
     keys: Vec<f32>,
     values: Vec<f32>,
@@ -41,6 +49,10 @@ struct Layer {
 struct PlainLayer {
     attn_norm: Vec<f32>,
     ffn_norm: Vec<f32>,
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
+    post_attn_norm: Option<Vec<f32>>,
+    post_ffn_norm: Option<Vec<f32>>,
     q_bias: Option<Vec<f32>>,
     k_bias: Option<Vec<f32>>,
     v_bias: Option<Vec<f32>>,
@@ -49,8 +61,11 @@ struct PlainLayer {
 pub struct LlamaModel {
     embed: Embedding,
     eps: f32,
-    /// `cos`/`sin` as plain rows, and the final norm, for the decode step.
-    plain_rope: Option<(Vec<f32>, Vec<f32>)>,
+    /// `cos`/`sin` tables as plain rows, and the final norm, for the decode step.
+    plain_ropes: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Gemma: embeddings are scaled by √dim, and the MLP gates with GELU (tanh) instead of SiLU.
+    embed_scale: Option<f64>,
+    gelu: bool,
     plain_norm: Vec<f32>,
     /// Use the plain-Rust decode step for single tokens (when every weight has its 8-bit copy).
     pub fast_decode: bool,
@@ -62,8 +77,8 @@ pub struct LlamaModel {
     head_dim: usize,
     /// Interleaved rotary pairs (llama) or halves (qwen2, "neox").
     interleaved: bool,
-    cos: Tensor,
-    sin: Tensor,
+    /// Rotary tables (`cos`, `sin`): one, or Gemma 3's global and local ones.
+    ropes: Vec<(Tensor, Tensor)>,
     pub max_positions: usize,
     device: Device,
 }
@@ -159,6 +174,11 @@ fn dot_q8(wq: &[i8], ws: &[f32], xq: &[i8], xs: &[f32]) -> f32 {
         sum += w * x * acc.iter().sum::<i32>() as f32;
     }
     sum
+}
+
+/// GELU, tanh approximation (Gemma's `gelu_pytorch_tanh`).
+fn gelu_tanh(x: f32) -> f32 {
+    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
 }
 
 fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
@@ -294,6 +314,12 @@ impl LlamaModel {
                 gate: linear(&format!("{p}.mlp.gate_proj.weight"))?,
                 up: linear(&format!("{p}.mlp.up_proj.weight"))?,
                 down: linear(&format!("{p}.mlp.down_proj.weight"))?,
+                q_norm: None,
+                k_norm: None,
+                post_attn_norm: None,
+                post_ffn_norm: None,
+                rope: 0,
+                window: None,
                 keys: Vec::new(),
                 values: Vec::new(),
                 plain: None,
@@ -310,7 +336,9 @@ impl LlamaModel {
         LlamaModel {
             embed: Embedding::new(embed, config.hidden_size),
             eps: eps as f32,
-            plain_rope: None,
+            plain_ropes: Vec::new(),
+            embed_scale: None,
+            gelu: false,
             plain_norm: Vec::new(),
             fast_decode: true,
             layers,
@@ -321,8 +349,7 @@ impl LlamaModel {
             head_dim,
             // Hugging Face weights rotate the two halves of each head.
             interleaved: false,
-            cos,
-            sin,
+            ropes: vec![(cos, sin)],
             max_positions,
             device: device.clone(),
         }
@@ -351,17 +378,29 @@ impl LlamaModel {
         let rope_base = md("rope.freq_base").and_then(|v| v.to_f32()).unwrap_or(10_000.0);
         let max_positions = md("context_length").and_then(|v| v.to_u32()).unwrap_or(4096) as usize;
         let max_positions = max_positions.min(32_768);
-        let head_dim = dim / heads;
+        let gemma = arch == "gemma3";
+        let head_dim = md("attention.key_length").and_then(|v| v.to_u32()).map_or(dim / heads, |d| d as usize);
         let rope_dim = md("rope.dimension_count").and_then(|v| v.to_u32()).map_or(head_dim, |d| d as usize);
+        // Gemma 3: most layers attend over a sliding window with their own rotary base.
+        let window = md("attention.sliding_window").and_then(|v| v.to_u32()).ok().map(|w| w as usize);
+        let pattern = md("attention.sliding_window_type").and_then(|v| v.to_u32()).unwrap_or(6) as usize;
+        let local_base = md("rope.local_freq_base").and_then(|v| v.to_f32()).unwrap_or(10_000.0);
         let tensor = |reader: &mut R, name: &str| content.tensor(reader, name, device);
         let has = |name: &str| content.tensor_infos.contains_key(name);
         let norm = |reader: &mut R, name: &str| -> Result<RmsNorm> {
             Ok(RmsNorm::new(tensor(reader, name)?.dequantize(device)?, eps))
         };
         let embed_q = tensor(reader, "token_embd.weight")?;
-        let embed = Embedding::new(embed_q.dequantize(device)?, dim);
-        let output = if has("output.weight") { tensor(reader, "output.weight")? } else { embed_q };
-        let output = matmul(output, dequantize)?;
+        let embed_f32 = embed_q.dequantize(device)?;
+        let output = if has("output.weight") {
+            matmul(tensor(reader, "output.weight")?, dequantize)?
+        } else if dequantize {
+            // Tied: share the dequantized table.
+            Linear::new(QMatMul::Tensor(embed_f32.clone()))?
+        } else {
+            matmul(embed_q, false)?
+        };
+        let embed = Embedding::new(embed_f32, dim);
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
             let p = format!("blk.{i}");
@@ -369,6 +408,11 @@ impl LlamaModel {
                 let key = format!("{p}.{name}.bias");
                 if has(&key) { Ok(Some(tensor(reader, &key)?.dequantize(device)?)) } else { Ok(None) }
             };
+            let optional_norm = |reader: &mut R, name: &str| -> Result<Option<RmsNorm>> {
+                let key = format!("{p}.{name}.weight");
+                if has(&key) { Ok(Some(norm(reader, &key)?)) } else { Ok(None) }
+            };
+            let local = gemma && (i + 1) % pattern != 0;
             layers.push(Layer {
                 attn_norm: norm(reader, &format!("{p}.attn_norm.weight"))?,
                 q: matmul(tensor(reader, &format!("{p}.attn_q.weight"))?, dequantize)?,
@@ -382,16 +426,27 @@ impl LlamaModel {
                 gate: matmul(tensor(reader, &format!("{p}.ffn_gate.weight"))?, dequantize)?,
                 up: matmul(tensor(reader, &format!("{p}.ffn_up.weight"))?, dequantize)?,
                 down: matmul(tensor(reader, &format!("{p}.ffn_down.weight"))?, dequantize)?,
+                q_norm: optional_norm(reader, "attn_q_norm")?,
+                k_norm: optional_norm(reader, "attn_k_norm")?,
+                post_attn_norm: optional_norm(reader, "post_attention_norm")?,
+                post_ffn_norm: optional_norm(reader, "post_ffw_norm")?,
+                rope: usize::from(local),
+                window: if local { window } else { None },
                 keys: Vec::new(),
                 values: Vec::new(),
                 plain: None,
             });
         }
-        let (cos, sin) = rope_tables(rope_dim, rope_base, max_positions, device)?;
+        let mut ropes = vec![rope_tables(rope_dim, rope_base, max_positions, device)?];
+        if gemma {
+            ropes.push(rope_tables(rope_dim, local_base, max_positions, device)?);
+        }
         LlamaModel {
             embed,
             eps: eps as f32,
-            plain_rope: None,
+            plain_ropes: Vec::new(),
+            embed_scale: gemma.then(|| (dim as f64).sqrt()),
+            gelu: gemma,
             plain_norm: Vec::new(),
             fast_decode: true,
             layers,
@@ -400,10 +455,9 @@ impl LlamaModel {
             heads,
             kv_heads,
             head_dim,
-            // GGUF stores llama's q/k rows permuted for interleaved pairs; qwen2's are not.
-            interleaved: arch != "qwen2",
-            cos,
-            sin,
+            // GGUF stores llama's q/k rows permuted for interleaved pairs; qwen2's and gemma3's are not.
+            interleaved: arch == "llama",
+            ropes,
             max_positions,
             device: device.clone(),
         }
@@ -429,19 +483,23 @@ impl LlamaModel {
             layer.plain = Some(PlainLayer {
                 attn_norm: vec(layer.attn_norm.weight())?,
                 ffn_norm: vec(layer.ffn_norm.weight())?,
+                q_norm: layer.q_norm.as_ref().map(|n| vec(n.weight())).transpose()?,
+                k_norm: layer.k_norm.as_ref().map(|n| vec(n.weight())).transpose()?,
+                post_attn_norm: layer.post_attn_norm.as_ref().map(|n| vec(n.weight())).transpose()?,
+                post_ffn_norm: layer.post_ffn_norm.as_ref().map(|n| vec(n.weight())).transpose()?,
                 q_bias: opt(&layer.q_bias)?,
                 k_bias: opt(&layer.k_bias)?,
                 v_bias: opt(&layer.v_bias)?,
             });
         }
         self.plain_norm = vec(self.norm.weight())?;
-        self.plain_rope = Some((vec(&self.cos)?, vec(&self.sin)?));
+        self.plain_ropes = self.ropes.iter().map(|(c, s)| Ok((vec(c)?, vec(s)?))).collect::<Result<_>>()?;
         Ok(self)
     }
 
     /// Whether the plain-Rust decode step was prepared.
     pub fn fast_decode_ready(&self) -> bool {
-        self.plain_rope.is_some()
+        !self.plain_ropes.is_empty()
     }
 
     fn kv_width(&self) -> usize {
@@ -471,14 +529,21 @@ impl LlamaModel {
         let width = kv_heads * hd;
         let rep = heads / kv_heads;
         let eps = self.eps;
-        let Some((cos, sin)) = &self.plain_rope else { candle_core::bail!("the decode step is not prepared") };
-        let half = cos.len() / self.max_positions;
-        let (cos, sin) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
+        if self.plain_ropes.is_empty() {
+            candle_core::bail!("the decode step is not prepared");
+        }
         let interleaved = self.interleaved;
         let mut x: Vec<f32> = self.embed.embeddings().narrow(0, token as usize, 1)?.flatten_all()?.to_vec1()?;
+        if let Some(s) = self.embed_scale {
+            x.iter_mut().for_each(|v| *v *= s as f32);
+        }
+        let gelu = self.gelu;
         let scale = 1.0 / (hd as f32).sqrt();
         for layer in &mut self.layers {
             let Some(plain) = &layer.plain else { candle_core::bail!("the decode step is not prepared") };
+            let (cos, sin) = &self.plain_ropes[layer.rope];
+            let half = cos.len() / self.max_positions;
+            let (cos, sin) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
             let h = rms_norm(&x, &plain.attn_norm, eps);
             let mut q = layer.q.matvec(&h);
             let mut k = layer.k.matvec(&h);
@@ -488,17 +553,24 @@ impl LlamaModel {
                     out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
                 }
             }
-            for head in q.chunks_exact_mut(hd).chain(k.chunks_exact_mut(hd)) {
-                rotate(head, cos, sin, interleaved);
+            for (heads_of, norm) in [(&mut q, &plain.q_norm), (&mut k, &plain.k_norm)] {
+                for head in heads_of.chunks_exact_mut(hd) {
+                    if let Some(w) = norm {
+                        let normed = rms_norm(head, w, eps);
+                        head.copy_from_slice(&normed);
+                    }
+                    rotate(head, cos, sin, interleaved);
+                }
             }
             layer.keys.extend_from_slice(&k);
             layer.values.extend_from_slice(&v);
             let positions = pos + 1;
+            let first = layer.window.map_or(0, |w| positions.saturating_sub(w));
             let mut attn = vec![0f32; heads * hd];
             attn.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
                 let kv = head / rep;
                 let qh = &q[head * hd..(head + 1) * hd];
-                let mut scores: Vec<f32> = (0..positions)
+                let mut scores: Vec<f32> = (first..positions)
                     .map(|t| {
                         let kt = &layer.keys[t * width + kv * hd..t * width + (kv + 1) * hd];
                         qh.iter().zip(kt).map(|(a, b)| a * b).sum::<f32>() * scale
@@ -510,28 +582,36 @@ impl LlamaModel {
                     *s = (*s - max).exp();
                     sum += *s;
                 }
-                for (t, s) in scores.iter().enumerate() {
+                for (t, s) in (first..positions).zip(&scores) {
                     let vt = &layer.values[t * width + kv * hd..t * width + (kv + 1) * hd];
                     let w = s / sum;
                     out.iter_mut().zip(vt).for_each(|(o, v)| *o += w * v);
                 }
             });
-            let o = layer.o.matvec(&attn);
+            let mut o = layer.o.matvec(&attn);
+            if let Some(w) = &plain.post_attn_norm {
+                o = rms_norm(&o, w, eps);
+            }
             x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
             let h = rms_norm(&x, &plain.ffn_norm, eps);
             let gate = layer.gate.matvec(&h);
             let up = layer.up.matvec(&h);
-            let mlp: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
-            let down = layer.down.matvec(&mlp);
+            let act = |g: f32| if gelu { gelu_tanh(g) } else { g / (1.0 + (-g).exp()) };
+            let mlp: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| act(*g) * u).collect();
+            let mut down = layer.down.matvec(&mlp);
+            if let Some(w) = &plain.post_ffn_norm {
+                down = rms_norm(&down, w, eps);
+            }
             x.iter_mut().zip(&down).for_each(|(x, d)| *x += d);
         }
         let h = rms_norm(&x, &self.plain_norm, eps);
         Ok(self.output.matvec(&h))
     }
 
-    fn rope(&self, x: &Tensor, pos: usize, seq: usize) -> Result<Tensor> {
-        let cos = self.cos.narrow(0, pos, seq)?;
-        let sin = self.sin.narrow(0, pos, seq)?;
+    fn rope(&self, x: &Tensor, table: usize, pos: usize, seq: usize) -> Result<Tensor> {
+        let (cos, sin) = &self.ropes[table];
+        let cos = cos.narrow(0, pos, seq)?;
+        let sin = sin.narrow(0, pos, seq)?;
         if self.interleaved {
             candle_nn::rotary_emb::rope_i(&x.contiguous()?, &cos, &sin)
         } else {
@@ -553,14 +633,26 @@ impl LlamaModel {
             return Tensor::from_vec(logits, (1, self.output.rows()), &self.device);
         }
         let mut x = self.embed.forward(input)?;
-        let mask = if seq > 1 {
+        if let Some(s) = self.embed_scale {
+            x = (x * s)?;
+        }
+        // Causal masks, one per window size in use (Gemma 3's local layers see
+        // only the last `window` positions).
+        let mut masks: Vec<(Option<usize>, Tensor)> = Vec::new();
+        for window in self.layers.iter().map(|l| l.window) {
+            if masks.iter().any(|(w, _)| *w == window) {
+                continue;
+            }
             let m: Vec<f32> = (0..seq)
-                .flat_map(|i| (0..pos + seq).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }))
+                .flat_map(|i| {
+                    (0..pos + seq).map(move |j| {
+                        let hidden = j > pos + i || window.is_some_and(|w| j + w <= pos + i);
+                        if hidden { f32::NEG_INFINITY } else { 0.0 }
+                    })
+                })
                 .collect();
-            Some(Tensor::from_slice(&m, (seq, pos + seq), &self.device)?)
-        } else {
-            None
-        };
+            masks.push((window, Tensor::from_slice(&m, (seq, pos + seq), &self.device)?));
+        }
         let (heads, kv_heads, hd) = (self.heads, self.kv_heads, self.head_dim);
         for i in 0..self.layers.len() {
             let residual = x.clone();
@@ -570,11 +662,17 @@ impl LlamaModel {
                 Some(b) => t.broadcast_add(b),
                 None => Ok(t),
             };
-            let q = add(layer.q.forward(&h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?.transpose(1, 2)?;
-            let k = add(layer.k.forward(&h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
+            let head_norm = |t: Tensor, n: &Option<RmsNorm>| match n {
+                Some(n) => n.forward(&t),
+                None => Ok(t),
+            };
+            let q = add(layer.q.forward(&h)?, &layer.q_bias)?.reshape((1, seq, heads, hd))?;
+            let k = add(layer.k.forward(&h)?, &layer.k_bias)?.reshape((1, seq, kv_heads, hd))?;
+            let q = head_norm(q, &layer.q_norm)?.transpose(1, 2)?;
+            let k = head_norm(k, &layer.k_norm)?.transpose(1, 2)?;
             let v = add(layer.v.forward(&h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
-            let q = self.rope(&q, pos, seq)?;
-            let k = self.rope(&k, pos, seq)?;
+            let q = self.rope(&q, layer.rope, pos, seq)?;
+            let k = self.rope(&k, layer.rope, pos, seq)?;
             // Append to the position-major cache, then attend over all of it.
             let width = kv_heads * hd;
             let to_rows = |t: &Tensor| -> Result<Vec<f32>> { t.squeeze(0)?.transpose(0, 1)?.flatten_all()?.to_vec1() };
@@ -592,17 +690,23 @@ impl LlamaModel {
             let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
             let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;
             let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
-            let scores = match &mask {
-                Some(m) => scores.broadcast_add(m)?,
+            let scores = match masks.iter().find(|(w, _)| *w == layer.window) {
+                Some((_, m)) => scores.broadcast_add(m)?,
                 None => scores,
             };
             let attn = candle_nn::ops::softmax_last_dim(&scores)?.matmul(&v)?;
             let attn = attn.transpose(1, 2)?.reshape((1, seq, heads * hd))?;
-            x = (layer.o.forward(&attn)? + residual)?;
+            let post = |t: Tensor, n: &Option<RmsNorm>| match n {
+                Some(n) => n.forward(&t),
+                None => Ok(t),
+            };
+            x = (post(layer.o.forward(&attn)?, &layer.post_attn_norm)? + residual)?;
             let residual = x.clone();
             let h = layer.ffn_norm.forward(&x)?;
-            let mlp = (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
-            x = (layer.down.forward(&mlp)? + residual)?;
+            let gate = layer.gate.forward(&h)?;
+            let gate = if self.gelu { gate.gelu()? } else { candle_nn::ops::silu(&gate)? };
+            let mlp = (gate * layer.up.forward(&h)?)?;
+            x = (post(layer.down.forward(&mlp)?, &layer.post_ffn_norm)? + residual)?;
         }
         let last = x.narrow(1, seq - 1, 1)?;
         let last = self.norm.forward(&last)?;

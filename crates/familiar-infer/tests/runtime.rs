@@ -57,7 +57,7 @@ fn token_ids_match_llama_cpp() {
 }
 
 #[test]
-fn a_gemma3_model_loads_and_generates_deterministically() {
+fn a_gemma3_model_generates_what_llama_cpp_generates() {
     let engine = Engine::load(
         &cached_model("gemma-3-270m-q4_k_m.gguf"),
         EngineOptions { threads: Some(2), ..Default::default() },
@@ -68,12 +68,15 @@ fn a_gemma3_model_loads_and_generates_deterministically() {
     let a = engine.generate_with(request(prompt.clone(), greedy(8)), |_| {}).unwrap();
     let b = engine.generate_with(request(prompt, greedy(8)), |_| {}).unwrap();
     assert_eq!(a.tokens, b.tokens);
-    // llama.cpp's greedy continuation is " the capital of the country of France."
-    // (p(" capital") = 0.45 at the second step). FIXME: candle 0.11.1's
-    // quantized_gemma3 agrees on the first token only; replace it with our own
-    // implementation (as for llama/qwen2) and compare logits with llama.cpp.
-    assert!(a.text.starts_with(" the"), "{:?}", a.text);
-    assert_eq!(a.text, " the largest in the world. It is", "FIXME: diverges from llama.cpp after one token");
+    // llama.cpp (llama-cpp-python 0.3.16) on the same file, greedy, 8 tokens.
+    assert_eq!(a.text, " the capital of the country of France.");
+    // 606 tokens: past the 512-token sliding window of the local layers.
+    let long =
+        format!("{}The capital of France is", "The lighthouse keeper wrote in his log every evening. ".repeat(60));
+    let prompt = engine.tokenizer.encode(&long, true, false);
+    assert_eq!(prompt.len(), 606);
+    let c = engine.generate_with(request(prompt, greedy(8)), |_| {}).unwrap();
+    assert_eq!(c.text, " Paris. The capital of France is Paris");
 }
 
 fn engine() -> Engine {
