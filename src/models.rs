@@ -604,8 +604,12 @@ pub fn available_memory() -> Option<u64> {
 }
 
 /// Memory a model needs: its weights, plus room for the KV cache and buffers.
+/// Small models run with f32 weights and an 8-bit copy (about ten times a
+/// 4-bit file); larger ones stay quantized.
 pub fn needed_memory(file_bytes: u64) -> u64 {
-    file_bytes + file_bytes / 5 + (128 << 20)
+    let weights =
+        if file_bytes < familiar_infer::llama::DEQUANTIZE_BELOW { file_bytes * 10 } else { file_bytes + file_bytes / 5 };
+    weights + (128 << 20)
 }
 
 /// Refuses to load a model that would not fit in memory.
