@@ -607,8 +607,11 @@ pub fn available_memory() -> Option<u64> {
 /// Small models run with f32 weights and an 8-bit copy (about ten times a
 /// 4-bit file); larger ones stay quantized.
 pub fn needed_memory(file_bytes: u64) -> u64 {
-    let weights =
-        if file_bytes < familiar_infer::llama::DEQUANTIZE_BELOW { file_bytes * 10 } else { file_bytes + file_bytes / 5 };
+    let weights = if file_bytes < familiar_infer::llama::DEQUANTIZE_BELOW {
+        file_bytes * 10
+    } else {
+        file_bytes + file_bytes / 5
+    };
     weights + (128 << 20)
 }
 

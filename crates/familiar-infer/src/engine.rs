@@ -22,7 +22,7 @@ use crate::template::ChatTemplate;
 use crate::tokenizer::{Tokenizer, Utf8Stream};
 
 /// Prompt tokens computed per batch.
-const PREFILL_CHUNK: usize = 256;
+const PREFILL_CHUNK: usize = 512;
 
 /// How to run a model.
 #[derive(Debug, Clone, Default)]

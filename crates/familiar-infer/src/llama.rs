@@ -140,20 +140,34 @@ impl Q8Matrix {
     }
 
     fn matvec(&self, x: &[f32]) -> Vec<f32> {
-        let blocks = self.cols / Q8_BLOCK;
-        let mut xq = vec![0i8; self.cols];
+        Q8Matrix::matvec_group(&[self], x).pop().unwrap_or_default()
+    }
+
+    /// Several matrices with the same input (q, k and v; gate and up): the
+    /// input is quantized once and all rows go to the thread pool as one job,
+    /// which saves a round of waking the threads per matrix.
+    fn matvec_group(mats: &[&Q8Matrix], x: &[f32]) -> Vec<Vec<f32>> {
+        let cols = x.len();
+        let blocks = cols / Q8_BLOCK;
+        let mut xq = vec![0i8; cols];
         let mut xs = vec![0f32; blocks];
         quantize_q8(x, &mut xq, &mut xs);
-        let mut out = vec![0f32; self.rows];
-        out.par_chunks_mut(32).enumerate().for_each(|(chunk, ys)| {
+        let mut outs: Vec<Vec<f32>> = mats.iter().map(|m| vec![0f32; m.rows]).collect();
+        let mut tasks: Vec<(&Q8Matrix, usize, &mut [f32])> = Vec::new();
+        for (m, out) in mats.iter().zip(outs.iter_mut()) {
+            for (chunk, ys) in out.chunks_mut(32).enumerate() {
+                tasks.push((m, chunk * 32, ys));
+            }
+        }
+        tasks.into_par_iter().for_each(|(m, first, ys)| {
             for (i, y) in ys.iter_mut().enumerate() {
-                let r = chunk * 32 + i;
-                let wq = &self.q[r * self.cols..(r + 1) * self.cols];
-                let ws = &self.scales[r * blocks..(r + 1) * blocks];
+                let r = first + i;
+                let wq = &m.q[r * m.cols..(r + 1) * m.cols];
+                let ws = &m.scales[r * blocks..(r + 1) * blocks];
                 *y = dot_q8(wq, ws, &xq, &xs);
             }
         });
-        out
+        outs
     }
 }
 
@@ -211,6 +225,16 @@ impl Linear {
     /// The 8-bit mat-vec (the caller checked that the 8-bit copy exists).
     fn matvec(&self, x: &[f32]) -> Vec<f32> {
         self.q8.as_ref().map_or_else(Vec::new, |q8| q8.matvec(x))
+    }
+
+    /// Mat-vecs of several layers with one input, as one job (see `Q8Matrix::matvec_group`).
+    fn matvec_group(linears: &[&Linear], x: &[f32]) -> Vec<Vec<f32>> {
+        let mats: Vec<&Q8Matrix> = linears.iter().filter_map(|l| l.q8.as_ref()).collect();
+        if mats.len() == linears.len() {
+            Q8Matrix::matvec_group(&mats, x)
+        } else {
+            linears.iter().map(|l| l.matvec(x)).collect()
+        }
     }
 
     fn new(weight: QMatMul) -> Result<Linear> {
@@ -545,9 +569,9 @@ impl LlamaModel {
             let half = cos.len() / self.max_positions;
             let (cos, sin) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
             let h = rms_norm(&x, &plain.attn_norm, eps);
-            let mut q = layer.q.matvec(&h);
-            let mut k = layer.k.matvec(&h);
-            let mut v = layer.v.matvec(&h);
+            let mut qkv = Linear::matvec_group(&[&layer.q, &layer.k, &layer.v], &h).into_iter();
+            let (mut q, mut k, mut v) =
+                (qkv.next().unwrap_or_default(), qkv.next().unwrap_or_default(), qkv.next().unwrap_or_default());
             for (out, bias) in [(&mut q, &plain.q_bias), (&mut k, &plain.k_bias), (&mut v, &plain.v_bias)] {
                 if let Some(b) = bias {
                     out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
@@ -567,7 +591,7 @@ impl LlamaModel {
             let positions = pos + 1;
             let first = layer.window.map_or(0, |w| positions.saturating_sub(w));
             let mut attn = vec![0f32; heads * hd];
-            attn.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+            let attend = |(head, out): (usize, &mut [f32])| {
                 let kv = head / rep;
                 let qh = &q[head * hd..(head + 1) * hd];
                 let mut scores: Vec<f32> = (first..positions)
@@ -587,15 +611,16 @@ impl LlamaModel {
                     let w = s / sum;
                     out.iter_mut().zip(vt).for_each(|(o, v)| *o += w * v);
                 }
-            });
+            };
+            attn.par_chunks_mut(hd).enumerate().for_each(attend);
             let mut o = layer.o.matvec(&attn);
             if let Some(w) = &plain.post_attn_norm {
                 o = rms_norm(&o, w, eps);
             }
             x.iter_mut().zip(&o).for_each(|(x, o)| *x += o);
             let h = rms_norm(&x, &plain.ffn_norm, eps);
-            let gate = layer.gate.matvec(&h);
-            let up = layer.up.matvec(&h);
+            let mut gate_up = Linear::matvec_group(&[&layer.gate, &layer.up], &h).into_iter();
+            let (gate, up) = (gate_up.next().unwrap_or_default(), gate_up.next().unwrap_or_default());
             let act = |g: f32| if gelu { gelu_tanh(g) } else { g / (1.0 + (-g).exp()) };
             let mlp: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| act(*g) * u).collect();
             let mut down = layer.down.matvec(&mlp);
