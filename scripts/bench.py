@@ -21,16 +21,17 @@ def bandwidth_gbs():
 
 
 def ours():
-    out = subprocess.run([ours_bin, model, str(threads), str(PP), str(TG), str(runs)], check=True, capture_output=True, text=True)
+    """One run of our side (after its own warm-up run)."""
+    out = subprocess.run([ours_bin, model, str(threads), str(PP), str(TG), "1"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
-def peer(turn2_text):
-    llm = llama_cpp.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=4096, n_batch=512, verbose=False)
+def peer_runs(llm, n):
+    """`n` runs of llama.cpp's side (pp, tg) in tokens/s."""
     text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * (PP // 8 + 1)
     prompt = llm.tokenize(text.encode(), add_bos=False)[:PP]
     pp, tg = [], []
-    for run in range(runs + 1):
+    for run in range(n):
         llm.reset()
         t0 = time.perf_counter()
         llm.eval(prompt)
@@ -43,16 +44,17 @@ def peer(turn2_text):
             llm.eval([tok])
             tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
         tg_s = time.perf_counter() - t0
-        if run > 0:
-            pp.append(PP / pp_s)
-            tg.append(TG / tg_s)
-    # Time to first token of the second turn, from scratch (no prefix cache).
+        pp.append(PP / pp_s)
+        tg.append(TG / tg_s)
+    return pp, tg
+
+
+def peer_ttft(llm, turn2_text):
     tokens = llm.tokenize(turn2_text.encode(), add_bos=True, special=True)
     llm.reset()
     t0 = time.perf_counter()
     llm.eval(tokens)
-    ttft_ms = (time.perf_counter() - t0) * 1e3
-    return {"pp": pp, "tg": tg, "ttft_ms": ttft_ms}
+    return (time.perf_counter() - t0) * 1e3
 
 
 def cpu_name():
@@ -66,8 +68,22 @@ def cpu_name():
 
 
 bw = bandwidth_gbs()
-us = ours()
-them = peer(us["turn2_text"])
+# The two sides alternate, run by run, so that the machine's drift (it is
+# shared) falls on both alike.
+llm = llama_cpp.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=4096, n_batch=512, verbose=False)
+peer_runs(llm, 1)  # warm-up
+ours_runs, peer_pp, peer_tg = [], [], []
+for _ in range(runs):
+    ours_runs.append(ours())
+    p, t = peer_runs(llm, 1)
+    peer_pp += p
+    peer_tg += t
+us = dict(ours_runs[-1])
+us["pp_tok_s"] = statistics.median(r["pp_tok_s"] for r in ours_runs)
+us["tg_tok_s"] = statistics.median(r["tg_tok_s"] for r in ours_runs)
+us["pp_spread"] = (min(r["pp_tok_s"] for r in ours_runs), max(r["pp_tok_s"] for r in ours_runs))
+us["tg_spread"] = (min(r["tg_tok_s"] for r in ours_runs), max(r["tg_tok_s"] for r in ours_runs))
+them = {"pp": peer_pp, "tg": peer_tg, "ttft_ms": peer_ttft(llm, us["turn2_text"])}
 model_mb = os.path.getsize(model) / 1e6
 bound = bw * 1e3 / model_mb
 pp_peer, tg_peer = statistics.median(them["pp"]), statistics.median(them["tg"])
@@ -79,21 +95,23 @@ lines = [
     "# Benchmarks",
     "",
     "Written by `make bench` (scripts/bench.py). Ratios are ours ÷ peer, measured in the same run",
-    "on the same machine, same GGUF and same thread count; medians of %d runs after a warm-up." % runs,
+    "on the same machine, same GGUF and same thread count; medians of %d runs after a warm-up, the two" % runs,
+    "sides alternating run by run (the machine is shared: absolute speeds drift between runs).",
     "",
     "- machine: %s, %d cores visible, %d threads used" % (cpu_name(), os.cpu_count() or 0, threads),
     "- model: `%s` (%.0f MB)" % (os.path.basename(model), model_mb),
     "- peer: llama.cpp through llama-cpp-python %s" % llama_cpp.__version__,
     "- memory bandwidth (numpy sum, one thread): %.1f GB/s → decode bound ≈ %.0f tok/s for this file" % (bw, bound),
     "",
-    "| metric | Familiar | llama.cpp | ratio | spread (ours) |",
-    "|---|---|---|---|---|",
+    "| metric | Familiar | llama.cpp | ratio | spread (ours) | spread (llama.cpp) |",
+    "|---|---|---|---|---|---|",
 ]
 for name, a, b in rows:
     spread = us["pp_spread"] if name.startswith("prefill") else us["tg_spread"]
-    lines.append("| %s | %.1f | %.1f | %.2f× | %.1f–%.1f |" % (name, a, b, a / b, spread[0], spread[1]))
+    peer_spread = them["pp"] if name.startswith("prefill") else them["tg"]
+    lines.append("| %s | %.1f | %.1f | %.2f× | %.1f–%.1f | %.1f–%.1f |" % (name, a, b, a / b, spread[0], spread[1], min(peer_spread), max(peer_spread)))
 lines += [
-    "| decode, share of the bandwidth bound | %.0f%% | %.0f%% | | |" % (100 * us["tg_tok_s"] / bound, 100 * tg_peer / bound),
+    "| decode, share of the bandwidth bound | %.0f%% | %.0f%% | | | |" % (100 * us["tg_tok_s"] / bound, 100 * tg_peer / bound),
     "",
     "Time to first token, second turn of a %d-token persona conversation:" % us["ttft_prompt_tokens"],
     "",
