@@ -7,7 +7,7 @@ use std::path::Path;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_phi3, quantized_qwen3};
+use candle_transformers::models::quantized_phi3;
 
 use crate::llama::{DEQUANTIZE_BELOW, LlamaModel};
 
@@ -54,9 +54,8 @@ impl Arch {
 }
 
 enum Weights {
-    /// llama, qwen2 and gemma3: Familiar's own implementation.
+    /// llama, qwen2, qwen3 and gemma3: Familiar's own implementation.
     Llama(LlamaModel),
-    Qwen3(quantized_qwen3::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
 }
 
@@ -206,19 +205,16 @@ impl Model {
                 as usize;
         let context_length = match arch {
             // Rotary tables are precomputed up to this many positions.
-            Arch::Llama | Arch::Qwen2 | Arch::Gemma3 => declared.min(32_768),
+            Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Gemma3 => declared.min(32_768),
             _ => declared,
         };
         let mut file = File::open(path).map_err(|e| io_err(path, e))?;
         let load = |e: candle_core::Error| InferError::Model(format!("could not load {}: {e}", path.display()));
         let weights = match arch {
-            Arch::Llama | Arch::Qwen2 | Arch::Gemma3 => Weights::Llama(
+            Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Gemma3 => Weights::Llama(
                 LlamaModel::from_gguf(&content, &mut file, device, device.is_cpu() && file_bytes < DEQUANTIZE_BELOW)
                     .map_err(load)?,
             ),
-            Arch::Qwen3 => {
-                Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut file, device).map_err(load)?)
-            }
             Arch::Phi3 => {
                 Weights::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, &mut file, device).map_err(load)?)
             }
@@ -244,7 +240,6 @@ impl Model {
             let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
             let logits = match &mut self.weights {
                 Weights::Llama(m) => m.forward(&input, pos)?,
-                Weights::Qwen3(m) => m.forward(&input, pos)?,
                 Weights::Phi3(m) => m.forward(&input, pos)?,
             };
             logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1()
@@ -271,7 +266,6 @@ impl Model {
             Weights::Llama(m) => {
                 let _ = m.truncate_cache(0);
             }
-            Weights::Qwen3(m) => m.clear_kv_cache(),
             // These two reset their caches when they see position 0.
             Weights::Phi3(_) => {}
         }

@@ -439,3 +439,93 @@ fn safetensors_matches_gguf(arch: &str) {
         assert!(close(&fast_next, &slow_next) < 1e-3, "{}", close(&fast_next, &slow_next));
     }
 }
+
+/// A tiny qwen3 with seeded random weights (q/k norms, rotary halves, head
+/// size from `key_length`), written as GGUF; llama.cpp's greedy tokens for it
+/// were taken once with llama-cpp-python 0.3.16 (set FAMILIAR_WRITE_TINY to
+/// a path to get the file).
+#[test]
+fn a_tiny_qwen3_generates_what_llama_cpp_generates() {
+    use candle_core::quantized::gguf_file::Value;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    use familiar_infer::model::Model;
+
+    let (content, _) = read_gguf(&model_path()).unwrap();
+    let n_vocab = content.metadata["tokenizer.ggml.tokens"].to_vec().unwrap().len();
+    let (dim, layers, heads, kv_heads, hd, ffn) = (64usize, 2usize, 4usize, 2usize, 32usize, 96usize);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = |rows: usize, cols: usize, scale: f32, offset: f32| -> QTensor {
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale + offset
+            })
+            .collect();
+        let shape: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
+        QTensor::quantize(&Tensor::from_vec(values, shape, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
+    };
+    let mut tensors: Vec<(String, QTensor)> = vec![
+        ("token_embd.weight".into(), random(n_vocab, dim, 1.0, 0.0)),
+        ("output_norm.weight".into(), random(1, dim, 0.2, 1.0)),
+    ];
+    for i in 0..layers {
+        let b = format!("blk.{i}");
+        tensors.push((format!("{b}.attn_norm.weight"), random(1, dim, 0.2, 1.0)));
+        tensors.push((format!("{b}.attn_q.weight"), random(heads * hd, dim, 0.5, 0.0)));
+        tensors.push((format!("{b}.attn_k.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
+        tensors.push((format!("{b}.attn_v.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
+        tensors.push((format!("{b}.attn_q_norm.weight"), random(1, hd, 0.2, 1.0)));
+        tensors.push((format!("{b}.attn_k_norm.weight"), random(1, hd, 0.2, 1.0)));
+        tensors.push((format!("{b}.attn_output.weight"), random(dim, heads * hd, 0.5, 0.0)));
+        tensors.push((format!("{b}.ffn_norm.weight"), random(1, dim, 0.2, 1.0)));
+        tensors.push((format!("{b}.ffn_gate.weight"), random(ffn, dim, 0.5, 0.0)));
+        tensors.push((format!("{b}.ffn_up.weight"), random(ffn, dim, 0.5, 0.0)));
+        tensors.push((format!("{b}.ffn_down.weight"), random(dim, ffn, 0.5, 0.0)));
+    }
+    let mut metadata: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::String("qwen3".into())),
+        ("qwen3.context_length".into(), Value::U32(512)),
+        ("qwen3.embedding_length".into(), Value::U32(dim as u32)),
+        ("qwen3.block_count".into(), Value::U32(layers as u32)),
+        ("qwen3.feed_forward_length".into(), Value::U32(ffn as u32)),
+        ("qwen3.attention.head_count".into(), Value::U32(heads as u32)),
+        ("qwen3.attention.head_count_kv".into(), Value::U32(kv_heads as u32)),
+        ("qwen3.attention.key_length".into(), Value::U32(hd as u32)),
+        ("qwen3.attention.value_length".into(), Value::U32(hd as u32)),
+        ("qwen3.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-6)),
+        ("qwen3.rope.freq_base".into(), Value::F32(1_000_000.0)),
+    ];
+    for (key, value) in content.metadata.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
+        metadata.push((key.clone(), value.clone()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny-qwen3.gguf");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let md_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    candle_core::quantized::gguf_file::write(&mut file, &md_refs, &t_refs).unwrap();
+    drop(file);
+    if let Some(keep) = std::env::var_os("FAMILIAR_WRITE_TINY") {
+        std::fs::copy(&path, keep).unwrap();
+    }
+
+    let (mut model, _, _) = Model::load(&path, &Device::Cpu).unwrap();
+    assert_eq!(model.info.arch, familiar_infer::Arch::Qwen3);
+    let prompt: Vec<u32> = vec![504, 2365, 6354, 16438, 27003, 690, 260, 23790];
+    let mut tokens = prompt.clone();
+    let argmax = |l: &[f32]| l.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap();
+    let mut next = argmax(&model.forward(&prompt, 0).unwrap());
+    let mut ours = Vec::new();
+    for _ in 0..8 {
+        ours.push(next);
+        tokens.push(next);
+        next = argmax(&model.forward(&[next], tokens.len() - 1).unwrap());
+    }
+    assert_eq!(ours, LLAMA_CPP_TINY_QWEN3, "greedy tokens differ from llama.cpp's");
+}
+
+/// llama.cpp's greedy continuation of the prompt above on the tiny qwen3.
+const LLAMA_CPP_TINY_QWEN3: [u32; 8] = [41753, 11652, 11377, 42127, 37449, 37449, 38443, 36436];
