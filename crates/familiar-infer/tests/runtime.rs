@@ -443,9 +443,21 @@ fn safetensors_matches_gguf(arch: &str) {
 /// A tiny qwen3 with seeded random weights (q/k norms, rotary halves, head
 /// size from `key_length`), written as GGUF; llama.cpp's greedy tokens for it
 /// were taken once with llama-cpp-python 0.3.16 (set FAMILIAR_WRITE_TINY to
-/// a path to get the file).
+/// a path prefix to get the files).
 #[test]
 fn a_tiny_qwen3_generates_what_llama_cpp_generates() {
+    assert_eq!(tiny_greedy("qwen3"), LLAMA_CPP_TINY_QWEN3, "greedy tokens differ from llama.cpp's");
+}
+
+/// phi3: fused q/k/v and gate/up matrices (candle-transformers' implementation).
+#[test]
+fn a_tiny_phi3_generates_what_llama_cpp_generates() {
+    assert_eq!(tiny_greedy("phi3"), LLAMA_CPP_TINY_PHI3, "greedy tokens differ from llama.cpp's");
+}
+
+/// Writes a tiny seeded model of `arch` and returns its greedy continuation
+/// of a fixed prompt.
+fn tiny_greedy(arch: &str) -> Vec<u32> {
     use candle_core::quantized::gguf_file::Value;
     use candle_core::quantized::{GgmlDType, QTensor};
     use candle_core::{Device, Tensor};
@@ -453,7 +465,9 @@ fn a_tiny_qwen3_generates_what_llama_cpp_generates() {
 
     let (content, _) = read_gguf(&model_path()).unwrap();
     let n_vocab = content.metadata["tokenizer.ggml.tokens"].to_vec().unwrap().len();
-    let (dim, layers, heads, kv_heads, hd, ffn) = (64usize, 2usize, 4usize, 2usize, 32usize, 96usize);
+    let phi3 = arch == "phi3";
+    let (dim, layers, heads, kv_heads, ffn) = (64usize, 2usize, 4usize, 2usize, 96usize);
+    let hd = if phi3 { dim / heads } else { 32 };
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut random = |rows: usize, cols: usize, scale: f32, offset: f32| -> QTensor {
         let values: Vec<f32> = (0..rows * cols)
@@ -471,49 +485,63 @@ fn a_tiny_qwen3_generates_what_llama_cpp_generates() {
         ("token_embd.weight".into(), random(n_vocab, dim, 1.0, 0.0)),
         ("output_norm.weight".into(), random(1, dim, 0.2, 1.0)),
     ];
+    if phi3 {
+        tensors.push(("output.weight".into(), random(n_vocab, dim, 1.0, 0.0)));
+    }
     for i in 0..layers {
         let b = format!("blk.{i}");
         tensors.push((format!("{b}.attn_norm.weight"), random(1, dim, 0.2, 1.0)));
-        tensors.push((format!("{b}.attn_q.weight"), random(heads * hd, dim, 0.5, 0.0)));
-        tensors.push((format!("{b}.attn_k.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
-        tensors.push((format!("{b}.attn_v.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
-        tensors.push((format!("{b}.attn_q_norm.weight"), random(1, hd, 0.2, 1.0)));
-        tensors.push((format!("{b}.attn_k_norm.weight"), random(1, hd, 0.2, 1.0)));
+        if phi3 {
+            tensors.push((format!("{b}.attn_qkv.weight"), random((heads + 2 * kv_heads) * hd, dim, 0.5, 0.0)));
+        } else {
+            tensors.push((format!("{b}.attn_q.weight"), random(heads * hd, dim, 0.5, 0.0)));
+            tensors.push((format!("{b}.attn_k.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
+            tensors.push((format!("{b}.attn_v.weight"), random(kv_heads * hd, dim, 0.5, 0.0)));
+            tensors.push((format!("{b}.attn_q_norm.weight"), random(1, hd, 0.2, 1.0)));
+            tensors.push((format!("{b}.attn_k_norm.weight"), random(1, hd, 0.2, 1.0)));
+        }
         tensors.push((format!("{b}.attn_output.weight"), random(dim, heads * hd, 0.5, 0.0)));
         tensors.push((format!("{b}.ffn_norm.weight"), random(1, dim, 0.2, 1.0)));
-        tensors.push((format!("{b}.ffn_gate.weight"), random(ffn, dim, 0.5, 0.0)));
-        tensors.push((format!("{b}.ffn_up.weight"), random(ffn, dim, 0.5, 0.0)));
+        if phi3 {
+            tensors.push((format!("{b}.ffn_up.weight"), random(2 * ffn, dim, 0.5, 0.0)));
+        } else {
+            tensors.push((format!("{b}.ffn_gate.weight"), random(ffn, dim, 0.5, 0.0)));
+            tensors.push((format!("{b}.ffn_up.weight"), random(ffn, dim, 0.5, 0.0)));
+        }
         tensors.push((format!("{b}.ffn_down.weight"), random(dim, ffn, 0.5, 0.0)));
     }
     let mut metadata: Vec<(String, Value)> = vec![
-        ("general.architecture".into(), Value::String("qwen3".into())),
-        ("qwen3.context_length".into(), Value::U32(512)),
-        ("qwen3.embedding_length".into(), Value::U32(dim as u32)),
-        ("qwen3.block_count".into(), Value::U32(layers as u32)),
-        ("qwen3.feed_forward_length".into(), Value::U32(ffn as u32)),
-        ("qwen3.attention.head_count".into(), Value::U32(heads as u32)),
-        ("qwen3.attention.head_count_kv".into(), Value::U32(kv_heads as u32)),
-        ("qwen3.attention.key_length".into(), Value::U32(hd as u32)),
-        ("qwen3.attention.value_length".into(), Value::U32(hd as u32)),
-        ("qwen3.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-6)),
-        ("qwen3.rope.freq_base".into(), Value::F32(1_000_000.0)),
+        ("general.architecture".into(), Value::String(arch.into())),
+        (format!("{arch}.context_length"), Value::U32(512)),
+        (format!("{arch}.embedding_length"), Value::U32(dim as u32)),
+        (format!("{arch}.block_count"), Value::U32(layers as u32)),
+        (format!("{arch}.feed_forward_length"), Value::U32(ffn as u32)),
+        (format!("{arch}.attention.head_count"), Value::U32(heads as u32)),
+        (format!("{arch}.attention.head_count_kv"), Value::U32(kv_heads as u32)),
+        (format!("{arch}.attention.layer_norm_rms_epsilon"), Value::F32(1e-6)),
+        (format!("{arch}.rope.freq_base"), Value::F32(10_000.0)),
     ];
+    if phi3 {
+        metadata.push(("phi3.rope.dimension_count".into(), Value::U32(hd as u32)));
+    } else {
+        metadata.push(("qwen3.attention.key_length".into(), Value::U32(hd as u32)));
+        metadata.push(("qwen3.attention.value_length".into(), Value::U32(hd as u32)));
+    }
     for (key, value) in content.metadata.iter().filter(|(k, _)| k.starts_with("tokenizer.")) {
         metadata.push((key.clone(), value.clone()));
     }
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tiny-qwen3.gguf");
+    let path = dir.path().join(format!("tiny-{arch}.gguf"));
     let mut file = std::fs::File::create(&path).unwrap();
     let md_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     candle_core::quantized::gguf_file::write(&mut file, &md_refs, &t_refs).unwrap();
     drop(file);
-    if let Some(keep) = std::env::var_os("FAMILIAR_WRITE_TINY") {
-        std::fs::copy(&path, keep).unwrap();
+    if let Some(keep) = std::env::var("FAMILIAR_WRITE_TINY").ok() {
+        std::fs::copy(&path, format!("{keep}{arch}.gguf")).unwrap();
     }
 
     let (mut model, _, _) = Model::load(&path, &Device::Cpu).unwrap();
-    assert_eq!(model.info.arch, familiar_infer::Arch::Qwen3);
     let prompt: Vec<u32> = vec![504, 2365, 6354, 16438, 27003, 690, 260, 23790];
     let mut tokens = prompt.clone();
     let argmax = |l: &[f32]| l.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap();
@@ -524,8 +552,9 @@ fn a_tiny_qwen3_generates_what_llama_cpp_generates() {
         tokens.push(next);
         next = argmax(&model.forward(&[next], tokens.len() - 1).unwrap());
     }
-    assert_eq!(ours, LLAMA_CPP_TINY_QWEN3, "greedy tokens differ from llama.cpp's");
+    ours
 }
 
 /// llama.cpp's greedy continuation of the prompt above on the tiny qwen3.
-const LLAMA_CPP_TINY_QWEN3: [u32; 8] = [41753, 11652, 11377, 42127, 37449, 37449, 38443, 36436];
+const LLAMA_CPP_TINY_QWEN3: [u32; 8] = [41753, 11652, 9998, 33185, 3863, 21412, 10781, 39645];
+const LLAMA_CPP_TINY_PHI3: [u32; 8] = [3935, 22830, 19926, 4815, 3719, 38367, 45055, 19910];
