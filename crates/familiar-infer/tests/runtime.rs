@@ -537,7 +537,7 @@ fn tiny_greedy(arch: &str) -> Vec<u32> {
     let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     candle_core::quantized::gguf_file::write(&mut file, &md_refs, &t_refs).unwrap();
     drop(file);
-    if let Some(keep) = std::env::var("FAMILIAR_WRITE_TINY").ok() {
+    if let Ok(keep) = std::env::var("FAMILIAR_WRITE_TINY") {
         std::fs::copy(&path, format!("{keep}{arch}.gguf")).unwrap();
     }
 
