@@ -527,7 +527,25 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
         let who = if m.role == "user" { conversation.user_name.as_str() } else { name.as_str() };
         println!("{who}: {}\n", m.content);
     }
-    eprintln!("(type a message; /regen for another reply, /quit or Ctrl-D to leave)");
+    eprintln!("(type a message; /regen for another reply; Ctrl-C stops a reply; /quit or Ctrl-D to leave)");
+    // Ctrl-C while the agent answers stops the answer; at the prompt it leaves.
+    let current: std::sync::Arc<std::sync::Mutex<Option<familiar_infer::CancelToken>>> = Default::default();
+    let resume = format!("familiar chat {} --conversation {}", args.agent, conversation.id);
+    let watcher = {
+        let current = current.clone();
+        let resume = resume.clone();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                match current.lock().map(|c| c.clone()) {
+                    Ok(Some(cancel)) => cancel.cancel(),
+                    _ => {
+                        eprintln!("\nConversation saved: {resume}");
+                        std::process::exit(0);
+                    }
+                }
+            }
+        })
+    };
     let stdin = std::io::stdin();
     loop {
         eprint!("{}> ", conversation.user_name);
@@ -548,17 +566,26 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
             break;
         }
         print!("{name}: ");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let cancel = familiar_infer::CancelToken::default();
+        if let Ok(mut slot) = current.lock() {
+            *slot = Some(cancel.clone());
+        }
         let result = if line == "/regen" {
-            api::regenerate(studio, &conversation.id, &options, stream_to_stdout(), Default::default()).await
+            api::regenerate(studio, &conversation.id, &options, stream_to_stdout(), cancel).await
         } else {
-            api::send_message(studio, &conversation.id, line, &options, stream_to_stdout(), Default::default()).await
+            api::send_message(studio, &conversation.id, line, &options, stream_to_stdout(), cancel).await
         };
+        if let Ok(mut slot) = current.lock() {
+            *slot = None;
+        }
         println!("\n");
         if let Err(e) = result {
             eprintln!("error: {e}");
         }
     }
-    eprintln!("Conversation saved: familiar chat {} --conversation {}", args.agent, conversation.id);
+    watcher.abort();
+    eprintln!("Conversation saved: {resume}");
     Ok(())
 }
 
