@@ -819,15 +819,42 @@ pub async fn generate_reply(
     let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
     let engine = engine_for(studio, &model).await?;
     let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
+    // The agent may bring its own chat template; otherwise the model's.
+    let own_template = match spec.familiar.model.as_ref().and_then(|m| m.chat_template.as_deref()) {
+        Some(source) => {
+            let token =
+                |id: Option<u32>| id.and_then(|i| engine.tokenizer.token_text(i)).unwrap_or_default().to_owned();
+            Some(familiar_infer::ChatTemplate::new(
+                Some(source),
+                &token(engine.tokenizer.bos),
+                &token(engine.tokenizer.eos),
+            )?)
+        }
+        None => None,
+    };
+    let template = own_template.as_ref().unwrap_or(&engine.template);
     let assembled = {
-        let (template, tokenizer) = (&engine.template, &engine.tokenizer);
+        let tokenizer = &engine.tokenizer;
+        // A template that cannot render the conversation is reported as such,
+        // not as a prompt that does not fit.
+        let failure = std::cell::RefCell::new(None);
         let count = |messages: &[familiar_infer::Message]| -> usize {
-            template.render(messages, true).map(|t| tokenizer.encode(&t, true, true).len()).unwrap_or(usize::MAX)
+            match template.render(messages, true) {
+                Ok(text) => tokenizer.encode(&text, true, true).len(),
+                Err(e) => {
+                    failure.borrow_mut().get_or_insert(e);
+                    usize::MAX
+                }
+            }
         };
         let count_text = |text: &str| tokenizer.encode(text, false, false).len();
-        prompt::assemble(spec, history, user_name, &budget, &count, &count_text).map_err(ChatError::from)?
+        let assembled = prompt::assemble(spec, history, user_name, &budget, &count, &count_text);
+        if let Some(e) = failure.into_inner() {
+            return Err(e.into());
+        }
+        assembled.map_err(ChatError::from)?
     };
-    let rendered = engine.template.render(&assembled.messages, true)?;
+    let rendered = template.render(&assembled.messages, true)?;
     let tokens = engine.tokenizer.encode(&rendered, true, true);
     let request = familiar_infer::GenerateRequest { prompt: tokens, params: params.clone(), cancel };
     let completion = {

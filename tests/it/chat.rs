@@ -135,3 +135,33 @@ async fn chat_without_a_model_says_what_to_do() {
             .contains("alternate greetings")
     );
 }
+
+#[tokio::test]
+async fn an_agents_own_chat_template_is_used_and_a_broken_one_is_a_clear_error() {
+    let (_dir, studio) = studio_with_model().await;
+    let (_, agent) = api::agent(&studio, "Lena").await.unwrap();
+    let mut spec = agent.spec().clone();
+    // A template that says who speaks in plain words instead of ChatML.
+    let plain = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+    spec.familiar.model.get_or_insert_with(Default::default).chat_template = Some(plain.into());
+    api::update_agent(&studio, "Lena", spec.clone(), "own template").await.unwrap();
+    let c = api::start_conversation(&studio, "Lena", None, 0).await.unwrap();
+    let with_own = api::send_message(&studio, &c.id, "Hola", &options(1), quiet(), Default::default()).await.unwrap();
+    spec.familiar.model.as_mut().unwrap().chat_template = None;
+    api::update_agent(&studio, "Lena", spec.clone(), "model's template").await.unwrap();
+    let c2 = api::start_conversation(&studio, "Lena", None, 0).await.unwrap();
+    let with_model =
+        api::send_message(&studio, &c2.id, "Hola", &options(1), quiet(), Default::default()).await.unwrap();
+    assert_ne!(with_own.prompt_tokens, with_model.prompt_tokens, "the prompt was rendered differently");
+
+    spec.familiar.model.as_mut().unwrap().chat_template =
+        Some("{{ raise_exception('this template needs tools') }}".into());
+    api::update_agent(&studio, "Lena", spec, "broken template").await.unwrap();
+    let err =
+        api::send_message(&studio, &c.id, "¿Y ahora?", &options(1), quiet(), Default::default()).await.unwrap_err();
+    assert_eq!(err.code(), api::ErrorCode::ModelFailed);
+    assert!(err.to_string().contains("this template needs tools"), "{err}");
+    let (_, thread) = api::conversation(&studio, &c.id).await.unwrap();
+    assert_eq!(thread.last().unwrap().content, "¿Y ahora?", "the conversation keeps the user's message");
+    assert_eq!(thread.len(), 4);
+}
