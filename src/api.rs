@@ -818,7 +818,9 @@ pub async fn generate_reply(
     }
     let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
     let engine = engine_for(studio, &model).await?;
-    let budget = prompt::Budget { context: engine.info.context_length, reply: params.max_tokens };
+    // The agent may ask for a shorter context than the model's (to keep memory and time down).
+    let wanted = spec.familiar.model.as_ref().and_then(|m| m.context_length).map_or(usize::MAX, |c| c as usize);
+    let budget = prompt::Budget { context: engine.info.context_length.min(wanted), reply: params.max_tokens };
     // The agent may bring its own chat template; otherwise the model's.
     let own_template = match spec.familiar.model.as_ref().and_then(|m| m.chat_template.as_deref()) {
         Some(source) => {

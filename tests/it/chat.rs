@@ -165,3 +165,27 @@ async fn an_agents_own_chat_template_is_used_and_a_broken_one_is_a_clear_error()
     assert_eq!(thread.last().unwrap().content, "¿Y ahora?", "the conversation keeps the user's message");
     assert_eq!(thread.len(), 4);
 }
+
+#[tokio::test]
+async fn a_conversation_longer_than_the_context_drops_its_oldest_turns() {
+    let (_dir, studio) = studio_with_model().await;
+    let (_, agent) = api::agent(&studio, "Orbit").await.unwrap();
+    let mut spec = agent.spec().clone();
+    // A small context, so that a few turns overflow it.
+    spec.familiar.model.get_or_insert_with(Default::default).context_length = Some(1800);
+    api::update_agent(&studio, "Orbit", spec, "short context").await.unwrap();
+    let c = api::start_conversation(&studio, "Orbit", None, 0).await.unwrap();
+    let question =
+        "Please explain, step by step and in detail, how syncing between my laptop and my phone works. ".repeat(10);
+    let mut last = None;
+    for _ in 0..5 {
+        last =
+            Some(api::send_message(&studio, &c.id, &question, &options(2), quiet(), Default::default()).await.unwrap());
+    }
+    let last = last.unwrap();
+    assert!(last.dropped_turns > 0, "old turns were dropped");
+    assert!(last.prompt_tokens <= 1800 - 24, "{} tokens", last.prompt_tokens);
+    assert!(last.lore_entries > 0, "the lorebook is still applied");
+    let (_, thread) = api::conversation(&studio, &c.id).await.unwrap();
+    assert_eq!(thread.len(), 11, "nothing is deleted from the conversation itself");
+}
