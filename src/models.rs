@@ -229,7 +229,8 @@ impl Models<'_> {
         cancel: &CancelToken,
         now: i64,
     ) -> Result<InstalledModel, ModelError> {
-        if !request.file.ends_with(".gguf") || request.file.contains(['/', '\\']) && request.file.contains("..") {
+        let unsafe_path = request.file.starts_with('/') || request.file.contains('\\') || request.file.contains("..");
+        if !request.file.ends_with(".gguf") || unsafe_path {
             return Err(ModelError::Invalid(format!("`{}` is not a .gguf file name", request.file)));
         }
         let file_name = request.file.rsplit('/').next().unwrap_or(&request.file).to_owned();
