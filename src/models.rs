@@ -337,6 +337,12 @@ fn download_once(
     // Follow redirects ourselves: the Hub puts the file's sha256 on the first answer.
     for _ in 0..8 {
         let mut call = agent.get(&url);
+        // Gated repositories need the user's token; it goes to the Hub only, never to a redirect's host.
+        if url.starts_with(&request.endpoint)
+            && let Ok(token) = std::env::var("HF_TOKEN")
+        {
+            call = call.header("Authorization", format!("Bearer {token}"));
+        }
         if have > 0 {
             call = call.header("Range", format!("bytes={have}-"));
         }
