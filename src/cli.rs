@@ -199,7 +199,7 @@ enum PackageCommand {
     Import { file: PathBuf },
 }
 
-fn parse_format(s: &str) -> Result<ExportFormat, String> {
+fn parse_format(s: &str) -> Result<ExportFormat, crate::agent::UnknownExportFormat> {
     s.parse()
 }
 

@@ -51,20 +51,21 @@ pub enum ExportFormat {
     ElizaJson,
 }
 
+/// An export format name that Familiar does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{0}`; use ccv3-png, charx, ccv2-json, ccv3-json or eliza-json")]
+pub struct UnknownExportFormat(pub String);
+
 impl std::str::FromStr for ExportFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownExportFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownExportFormat> {
         Ok(match s {
             "ccv3-png" => ExportFormat::Ccv3Png,
             "charx" => ExportFormat::Charx,
             "ccv2-json" => ExportFormat::Ccv2Json,
             "ccv3-json" => ExportFormat::Ccv3Json,
             "eliza-json" => ExportFormat::ElizaJson,
-            other => {
-                return Err(format!(
-                    "unknown format `{other}`; use ccv3-png, charx, ccv2-json, ccv3-json or eliza-json"
-                ));
-            }
+            other => return Err(UnknownExportFormat(other.to_owned())),
         })
     }
 }

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 
 pub use card::{to_v2_json, to_v3_json};
 pub use fields::{FieldError, FieldErrors};
-pub use import::{ExportFormat, Format, ImportOptions, Imported, export, import_bytes, import_dir, inline_assets};
+pub use import::{
+    ExportFormat, Format, ImportOptions, Imported, UnknownExportFormat, export, import_bytes, import_dir, inline_assets,
+};
 pub use spec::{
     AgentSpec, Asset, EMBEDDED, EntryId, FamiliarSettings, KnowledgeRef, LoreEntry, Lorebook, ModelSettings,
     RemoteEngine, Sampling, VoiceRef, ext,
