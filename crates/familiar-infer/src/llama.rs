@@ -530,11 +530,6 @@ impl LlamaModel {
         self.kv_heads * self.head_dim
     }
 
-    /// Tokens held in the KV cache.
-    pub fn cached(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.keys.len() / self.kv_width())
-    }
-
     /// Cuts the KV cache back to its first `len` positions.
     pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
         let width = self.kv_width();

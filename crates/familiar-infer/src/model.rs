@@ -233,10 +233,9 @@ impl Model {
     /// Runs `tokens` at positions `pos..`, returning the logits after the last one.
     /// Position 0 starts a fresh sequence (the KV cache is dropped).
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>, InferError> {
+        // Both models start a fresh sequence at position 0: ours cuts its cache
+        // back to `pos`, candle's phi3 resets at 0.
         let mut run = || -> candle_core::Result<Vec<f32>> {
-            if pos == 0 {
-                self.clear();
-            }
             let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
             let logits = match &mut self.weights {
                 Weights::Llama(m) => m.forward(&input, pos)?,
@@ -259,15 +258,5 @@ impl Model {
     /// prompt that does not extend the cache starts over).
     pub fn can_truncate(&self) -> bool {
         matches!(self.weights, Weights::Llama(_))
-    }
-
-    fn clear(&mut self) {
-        match &mut self.weights {
-            Weights::Llama(m) => {
-                let _ = m.truncate_cache(0);
-            }
-            // These two reset their caches when they see position 0.
-            Weights::Phi3(_) => {}
-        }
     }
 }

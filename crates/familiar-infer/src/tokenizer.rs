@@ -338,11 +338,6 @@ impl Tokenizer {
         self.tokens.len()
     }
 
-    /// The id of a token written exactly as in the vocabulary.
-    pub fn token_id(&self, text: &str) -> Option<u32> {
-        self.ids.get(text).copied()
-    }
-
     /// Splits the text around special tokens: `Ok(id)` for a special token,
     /// `Err(text)` for plain text.
     fn partition<'t>(&self, text: &'t str, parse_special: bool) -> Vec<Result<u32, &'t str>> {
@@ -580,10 +575,6 @@ impl Tokenizer {
     /// The text of a token as written in the vocabulary.
     pub fn token_text(&self, id: u32) -> Option<&str> {
         self.tokens.get(id as usize).map(String::as_str)
-    }
-
-    pub fn is_control(&self, id: u32) -> bool {
-        self.types.get(id as usize) == Some(&kind::CONTROL)
     }
 }
 
