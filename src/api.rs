@@ -823,15 +823,7 @@ pub async fn generate_reply(
     let budget = prompt::Budget { context: engine.info.context_length.min(wanted), reply: params.max_tokens };
     // The agent may bring its own chat template; otherwise the model's.
     let own_template = match spec.familiar.model.as_ref().and_then(|m| m.chat_template.as_deref()) {
-        Some(source) => {
-            let token =
-                |id: Option<u32>| id.and_then(|i| engine.tokenizer.token_text(i)).unwrap_or_default().to_owned();
-            Some(familiar_infer::ChatTemplate::new(
-                Some(source),
-                &token(engine.tokenizer.bos),
-                &token(engine.tokenizer.eos),
-            )?)
-        }
+        Some(source) => Some(familiar_infer::ChatTemplate::for_tokenizer(Some(source), &engine.tokenizer)?),
         None => None,
     };
     let template = own_template.as_ref().unwrap_or(&engine.template);

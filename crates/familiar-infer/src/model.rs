@@ -116,8 +116,7 @@ pub fn read_gguf(path: &Path) -> Result<(Content, u64), InferError> {
 pub fn text_setup(content: &Content) -> Result<(Tokenizer, ChatTemplate), InferError> {
     let tokenizer = Tokenizer::from_gguf(content)?;
     let source = content.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok());
-    let token = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default().to_owned();
-    let template = ChatTemplate::new(source.map(String::as_str), &token(tokenizer.bos), &token(tokenizer.eos))?;
+    let template = ChatTemplate::for_tokenizer(source.map(String::as_str), &tokenizer)?;
     Ok((tokenizer, template))
 }
 
@@ -149,8 +148,7 @@ impl Model {
             .as_deref()
             .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
             .and_then(|c| c["chat_template"].as_str().map(str::to_owned));
-        let token = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default().to_owned();
-        let template = ChatTemplate::new(template_source.as_deref(), &token(tokenizer.bos), &token(tokenizer.eos))?;
+        let template = ChatTemplate::for_tokenizer(template_source.as_deref(), &tokenizer)?;
         let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| io_err(dir, e))?
             .flatten()

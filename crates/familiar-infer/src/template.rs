@@ -64,6 +64,12 @@ impl ChatTemplate {
         Ok(ChatTemplate { env, from_model, bos: bos.to_owned(), eos: eos.to_owned() })
     }
 
+    /// Compiles `source` (or ChatML) with the tokenizer's BOS and EOS tokens.
+    pub fn for_tokenizer(source: Option<&str>, tokenizer: &crate::Tokenizer) -> Result<ChatTemplate, InferError> {
+        let token = |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default().to_owned();
+        ChatTemplate::new(source, &token(tokenizer.bos), &token(tokenizer.eos))
+    }
+
     /// Renders the conversation, ending with the assistant's turn when
     /// `add_generation_prompt` is set.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String, InferError> {
