@@ -180,15 +180,22 @@ impl Conversations<'_> {
 
     /// The thread: messages from the root to the head, oldest first.
     pub async fn thread(&self, conversation: &Conversation) -> Result<Vec<ChatMessage>, ChatError> {
-        let mut out = Vec::new();
-        let mut at = conversation.head_id.clone();
-        while let Some(id) = at {
-            let m = self.message(&conversation.id, &id).await?;
-            at = m.parent_id.clone();
-            out.push(m);
-        }
-        out.reverse();
-        Ok(out)
+        // One query: walk the parent links up from the head.
+        let rows = sqlx::query(
+            "WITH RECURSIVE path(id, depth) AS (
+                 SELECT ?, 0
+                 UNION ALL
+                 SELECT m.parent_id, path.depth + 1 FROM messages m JOIN path ON m.id = path.id
+                 WHERE m.parent_id IS NOT NULL
+             )
+             SELECT m.* FROM path JOIN messages m ON m.id = path.id
+             WHERE m.conversation_id = ? AND m.deleted_at IS NULL ORDER BY path.depth DESC",
+        )
+        .bind(&conversation.head_id)
+        .bind(&conversation.id)
+        .fetch_all(self.pool)
+        .await?;
+        Ok(rows.iter().map(message).collect::<Result<_, _>>()?)
     }
 
     /// Adds a message under `parent` and makes it the head.
