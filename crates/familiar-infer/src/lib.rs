@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here prints or blocks an async runtime; the
 //! model runs on its own thread and talks through channels.
 
+pub mod embed;
 pub mod engine;
 mod gguf_check;
 pub mod llama;
@@ -12,7 +13,9 @@ pub mod model;
 pub mod sampling;
 pub mod template;
 pub mod tokenizer;
+pub mod vector;
 
+pub use embed::{Embedder, EmbeddingEngine};
 pub use engine::{CancelToken, Completion, Engine, EngineOptions, Event, GenerateRequest, StopReason};
 pub use model::{Arch, ModelInfo};
 pub use sampling::SamplingParams;
@@ -33,4 +36,7 @@ pub enum InferError {
     Template(String),
     #[error("{0}")]
     Prompt(String),
+    /// The caller cancelled the work.
+    #[error("cancelled")]
+    Cancelled,
 }

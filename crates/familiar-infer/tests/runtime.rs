@@ -1,27 +1,17 @@
 //! The runtime on the real bundled model (SmolLM2-135M-Instruct, Q4_1),
 //! fetched by `scripts/fetch-models.sh` (run by `make test`).
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::cached_model;
 
 use familiar_infer::model::{read_gguf, text_setup};
 use familiar_infer::{CancelToken, Engine, EngineOptions, GenerateRequest, Message, SamplingParams, StopReason};
 
 fn model_path() -> PathBuf {
     cached_model("SmolLM2-135M-Instruct.Q4_1.gguf")
-}
-
-fn cached_model(name: &str) -> PathBuf {
-    let cache = std::env::var_os("FAMILIAR_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let system = PathBuf::from("/var/cache/familiar/models");
-        if system.is_dir() {
-            system
-        } else {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/familiar/models")
-        }
-    });
-    let path = cache.join(name);
-    assert!(path.is_file(), "{} is missing: run scripts/fetch-models.sh", path.display());
-    path
 }
 
 /// Token ids of a varied text set, for a gpt2-style BPE vocabulary (SmolLM2)
