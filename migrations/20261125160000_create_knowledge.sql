@@ -10,6 +10,8 @@ CREATE TABLE knowledge_bases (
     dim             INTEGER NOT NULL,
     chunk_tokens    INTEGER NOT NULL,
     overlap_tokens  INTEGER NOT NULL,
+    -- Bumped by every change to its chunks; keys the in-memory vector index.
+    generation      INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL
 );
 

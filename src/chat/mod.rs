@@ -48,6 +48,9 @@ pub struct ChatMessage {
     pub model: Option<String>,
     pub sampling: Option<serde_json::Value>,
     pub timings: Option<serde_json::Value>,
+    /// The knowledge-base sources the reply was given (see `api::Citation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub citations: Option<serde_json::Value>,
     pub created_at: i64,
 }
 
@@ -64,6 +67,7 @@ pub struct ReplyMeta {
     pub model: Option<String>,
     pub sampling: Option<serde_json::Value>,
     pub timings: Option<serde_json::Value>,
+    pub citations: Option<serde_json::Value>,
 }
 
 fn conversation(row: &sqlx::sqlite::SqliteRow) -> Result<Conversation, sqlx::Error> {
@@ -91,6 +95,7 @@ fn message(row: &sqlx::sqlite::SqliteRow) -> Result<ChatMessage, sqlx::Error> {
         model: row.try_get("model")?,
         sampling: json("sampling")?,
         timings: json("timings")?,
+        citations: json("citations")?.filter(|c| c.as_array().is_some_and(|a| !a.is_empty())),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -211,8 +216,8 @@ impl Conversations<'_> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO messages (id, conversation_id, parent_id, role, content, model, sampling, timings, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (id, conversation_id, parent_id, role, content, model, sampling, timings, citations,
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(conversation_id)
@@ -222,6 +227,7 @@ impl Conversations<'_> {
         .bind(meta.model)
         .bind(meta.sampling.map(|v| v.to_string()))
         .bind(meta.timings.map(|v| v.to_string()))
+        .bind(meta.citations.map(|v| v.to_string()))
         .bind(now)
         .execute(&mut *tx)
         .await?;

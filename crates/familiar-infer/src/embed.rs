@@ -68,8 +68,7 @@ struct ArchProbe {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InferError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InferError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| InferError::Io(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_slice(&bytes).map_err(|e| InferError::Model(format!("{} is not valid: {e}", path.display())))
 }
 
@@ -256,7 +255,10 @@ impl EmbeddingEngine {
             .spawn(move || {
                 let embedder = match Embedder::load(&path) {
                     Ok(e) => {
-                        let _ = ready_tx.send(Ok((e.tokenizer.clone(), e.dim, e.max_tokens)));
+                        // Callers size chunks with it: count every token, truncate nothing.
+                        let mut counting = e.tokenizer.clone();
+                        counting.with_truncation(None).ok();
+                        let _ = ready_tx.send(Ok((counting, e.dim, e.max_tokens)));
                         e
                     }
                     Err(e) => {
@@ -270,9 +272,8 @@ impl EmbeddingEngine {
                 }
             })
             .map_err(|e| InferError::Io(format!("cannot start the embedding thread: {e}")))?;
-        let (tokenizer, dim, max_tokens) = ready_rx
-            .recv()
-            .map_err(|_| InferError::Model("the embedding thread stopped while loading".into()))??;
+        let (tokenizer, dim, max_tokens) =
+            ready_rx.recv().map_err(|_| InferError::Model("the embedding thread stopped while loading".into()))??;
         Ok(EmbeddingEngine { jobs, tokenizer: Arc::new(tokenizer), dim, max_tokens, dir: dir.to_path_buf() })
     }
 

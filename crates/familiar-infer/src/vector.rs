@@ -252,9 +252,7 @@ impl IvfIndex {
             .par_iter()
             .map(|&(c, _)| {
                 let (from, to) = (self.offsets[c], self.offsets[c + 1]);
-                scan(&self.data[from * self.dim..to * self.dim], self.dim, query, k, |i| {
-                    self.rows[from + i] as usize
-                })
+                scan(&self.data[from * self.dim..to * self.dim], self.dim, query, k, |i| self.rows[from + i] as usize)
             })
             .reduce(|| TopK::new(k), TopK::merge)
             .items

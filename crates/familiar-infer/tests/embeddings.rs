@@ -13,7 +13,8 @@ fn minilm() -> std::path::PathBuf {
 }
 
 fn golden() -> Vec<(String, Vec<f32>)> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm-golden.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm-golden.json")).unwrap();
     let record: Value = serde_json::from_str(&text).unwrap();
     record["cases"]
         .as_array()
