@@ -14,6 +14,10 @@ fn main() {
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let t = Instant::now();
+    let enc = embedder.tokenizer().encode_batch(refs.clone(), true).expect("tokenize");
+    let tokens: usize = enc.iter().map(|e| e.len()).sum();
+    println!("tokenize: {:.3}s for {tokens} tokens", t.elapsed().as_secs_f64());
+    let t = Instant::now();
     embedder.embed(&refs).expect("embed");
     let batched = t.elapsed().as_secs_f64();
     let t = Instant::now();

@@ -12,7 +12,7 @@ use std::sync::{Arc, mpsc};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{bert, nomic_bert};
+use candle_transformers::models::nomic_bert;
 use serde::Deserialize;
 
 use crate::{CancelToken, InferError};
@@ -28,7 +28,8 @@ pub enum Pooling {
 }
 
 enum Net {
-    Bert(bert::BertModel),
+    /// Our packed encoder (no padding computed).
+    Bert(crate::bert::Bert),
     Nomic(nomic_bert::NomicBertModel),
 }
 
@@ -93,20 +94,21 @@ impl Embedder {
             return Err(InferError::Model(format!("{} has no model.safetensors", dir.display())));
         }
         let device = Device::Cpu;
-        let weights = || -> Result<VarBuilder<'static>, InferError> {
-            let tensors = candle_core::safetensors::load(&weights, &device)
-                .map_err(|e| InferError::Model(format!("cannot read {}: {e}", weights.display())))?;
-            Ok(VarBuilder::from_tensors(tensors, DType::F32, &device))
+        let tensors = || {
+            candle_core::safetensors::load(&weights, &device)
+                .map_err(|e| InferError::Model(format!("cannot read {}: {e}", weights.display())))
         };
         let (net, dim, positions) = match model_type.as_str() {
             "bert" => {
-                let config: bert::Config = read_json(&config_path)?;
-                let net = bert::BertModel::load(weights()?, &config).map_err(model_error)?;
-                (Net::Bert(net), config.hidden_size, config.max_position_embeddings)
+                let config: crate::bert::BertConfig = read_json(&config_path)?;
+                let net = crate::bert::Bert::load(config, tensors()?)?;
+                let (dim, positions) = (net.hidden_size(), net.max_positions());
+                (Net::Bert(net), dim, positions)
             }
             "nomic_bert" => {
                 let config: nomic_bert::Config = read_json(&config_path)?;
-                let net = nomic_bert::NomicBertModel::load(weights()?, &config).map_err(model_error)?;
+                let vb = VarBuilder::from_tensors(tensors()?, DType::F32, &device);
+                let net = nomic_bert::NomicBertModel::load(vb, &config).map_err(model_error)?;
                 (Net::Nomic(net), config.n_embd, config.n_positions)
             }
             other => {
@@ -189,6 +191,41 @@ impl Embedder {
     }
 
     fn forward(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, InferError> {
+        let mut pooled = match &self.net {
+            Net::Bert(net) => {
+                let (hidden, offsets) = net.forward(rows)?;
+                let h = self.dim;
+                (0..rows.len())
+                    .map(|t| {
+                        let tokens = &hidden[offsets[t] * h..offsets[t + 1] * h];
+                        match self.pooling {
+                            Pooling::Cls => tokens[..h].to_vec(),
+                            Pooling::Mean => {
+                                let mut sum = vec![0f32; h];
+                                for row in tokens.chunks_exact(h) {
+                                    sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                                }
+                                let count = (tokens.len() / h).max(1) as f32;
+                                sum.iter_mut().for_each(|s| *s /= count);
+                                sum
+                            }
+                        }
+                    })
+                    .collect()
+            }
+            Net::Nomic(net) => self.forward_padded(net, rows)?,
+        };
+        if self.normalize {
+            for v in &mut pooled {
+                let norm = crate::vector::dot(v, v).sqrt().max(1e-12);
+                v.iter_mut().for_each(|x| *x /= norm);
+            }
+        }
+        Ok(pooled)
+    }
+
+    /// Candle's nomic-bert on a padded batch, pooled (not yet normalised).
+    fn forward_padded(&self, net: &nomic_bert::NomicBertModel, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>, InferError> {
         let len = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
         let mut input = Vec::with_capacity(rows.len() * len);
         let mut mask = Vec::with_capacity(rows.len() * len);
@@ -201,10 +238,7 @@ impl Embedder {
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let input = Tensor::from_vec(input, (rows.len(), len), &self.device)?;
             let mask = Tensor::from_vec(mask, (rows.len(), len), &self.device)?;
-            let hidden = match &self.net {
-                Net::Bert(net) => net.forward(&input, &input.zeros_like()?, Some(&mask))?,
-                Net::Nomic(net) => net.forward(&input, None, Some(&mask))?,
-            };
+            let hidden = net.forward(&input, None, Some(&mask))?;
             let pooled = match self.pooling {
                 Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
                 Pooling::Mean => {
@@ -213,12 +247,6 @@ impl Embedder {
                     let count = m.sum(1)?.clamp(1e-9, f64::MAX)?;
                     sum.broadcast_div(&count)?
                 }
-            };
-            let pooled = if self.normalize {
-                let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-                pooled.broadcast_div(&norm)?
-            } else {
-                pooled
             };
             pooled.to_vec2::<f32>()
         };

@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here prints or blocks an async runtime; the
 //! model runs on its own thread and talks through channels.
 
+mod bert;
 pub mod embed;
 pub mod engine;
 mod gguf_check;
