@@ -93,7 +93,7 @@ pub enum ExtractError {
     NotText,
     #[error("the PDF is encrypted (password-protected); save an unprotected copy and add that")]
     Encrypted,
-    #[error("the {0} file is damaged or is not {0} at all: {1}")]
+    #[error("the {0} file is damaged or not a real {0} file: {1}")]
     Corrupt(&'static str, String),
     #[error("no text could be found in it{0}")]
     NoText(&'static str),

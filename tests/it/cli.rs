@@ -1,43 +1,10 @@
 //! The `familiar` command line, run as a process: the forms outside checks use.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::*;
-
-fn familiar(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_familiar"))
-        .args(args)
-        .env("FAMILIAR_HOME", home)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("the familiar binary runs")
-}
-
-/// Runs a command that must succeed and returns its stdout.
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = familiar(home, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "familiar {args:?} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json(home: &Path, args: &[&str]) -> Value {
-    let stdout = ok(home, args);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("familiar {args:?} printed no JSON ({e}): {stdout}"))
-}
-
-/// Runs a command that must fail; returns stderr.
-fn fails(home: &Path, args: &[&str]) -> String {
-    let out = familiar(home, args);
-    assert!(!out.status.success(), "familiar {args:?} should fail");
-    assert!(out.stdout.is_empty(), "errors go to stderr only");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-    stderr
-}
 
 #[test]
 fn agent_commands_have_stable_json_forms() {

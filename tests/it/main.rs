@@ -4,6 +4,7 @@ mod chat;
 mod cli;
 mod formats;
 mod hostile;
+mod knowledge;
 mod models;
 mod packages;
 mod remote;

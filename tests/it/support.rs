@@ -1,6 +1,7 @@
 //! Shared helpers: fixtures, a studio in a temporary folder, PNG builders.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::Arc;
 
 use familiar::agent::{self, Agent, ExportFormat, ImportOptions, Imported};
@@ -213,4 +214,37 @@ impl Hub {
         });
         Hub { url, log }
     }
+}
+
+/// Runs the `familiar` binary with `FAMILIAR_HOME` set.
+pub fn familiar(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_familiar"))
+        .args(args)
+        .env("FAMILIAR_HOME", home)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the familiar binary runs")
+}
+
+/// Runs a command that must succeed and returns its stdout.
+pub fn ok(home: &Path, args: &[&str]) -> String {
+    let out = familiar(home, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "familiar {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn json(home: &Path, args: &[&str]) -> Value {
+    let stdout = ok(home, args);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("familiar {args:?} printed no JSON ({e}): {stdout}"))
+}
+
+/// Runs a command that must fail; returns stderr.
+pub fn fails(home: &Path, args: &[&str]) -> String {
+    let out = familiar(home, args);
+    assert!(!out.status.success(), "familiar {args:?} should fail");
+    assert!(out.stdout.is_empty(), "errors go to stderr only");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    stderr
 }

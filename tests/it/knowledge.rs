@@ -1,0 +1,345 @@
+//! Knowledge bases on real documents: the Jargon File 4.4.7 (public domain)
+//! as plain text, HTML, PDF, DOCX, EPUB and Markdown
+//! (`tests/fixtures/knowledge`, `agents/ada/knowledge`), embedded with the
+//! bundled all-MiniLM-L6-v2.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use familiar::api::{self, Studio};
+use familiar::knowledge::{IngestReport, Mode, SearchOptions};
+use familiar_infer::CancelToken;
+use serde_json::Value;
+
+use crate::support::*;
+
+fn corpus() -> Vec<PathBuf> {
+    vec![root().join("tests/fixtures/knowledge"), root().join("agents/ada/knowledge")]
+}
+
+/// One ingest of the corpus, shared: each test works on a copy of its database.
+struct Template {
+    dir: tempfile::TempDir,
+    report: IngestReport,
+}
+
+static TEMPLATE: OnceLock<Template> = OnceLock::new();
+
+fn template() -> &'static Template {
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let (dir, studio) = studio().await;
+                api::install_bundled_embedding_model(&studio).await.unwrap().expect("the embedding model installs");
+                api::create_knowledge_base(&studio, "jargon", Default::default()).await.unwrap();
+                let report = api::add_to_knowledge_base(&studio, "jargon", &corpus(), &|_| {}, &CancelToken::default())
+                    .await
+                    .unwrap();
+                studio.close().await;
+                Template { dir, report }
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// A studio holding a copy of the ingested corpus (models shared by a link).
+async fn jargon() -> (tempfile::TempDir, Studio) {
+    let t = template();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(t.dir.path().join("familiar.db"), dir.path().join("familiar.db")).unwrap();
+    std::os::unix::fs::symlink(t.dir.path().join("models"), dir.path().join("models")).unwrap();
+    let studio = Studio::open(dir.path()).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
+    (dir, studio)
+}
+
+fn normalized(text: &str) -> String {
+    text.replace(['‘', '’'], "'").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+async fn search(studio: &Studio, query: &str, limit: usize, mode: Mode) -> Vec<familiar::knowledge::Hit> {
+    let options = SearchOptions { limit, mode, mmr: None };
+    api::search_knowledge(studio, &["jargon".into()], &[query.into()], &options).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_format_is_read_from_real_files_with_its_structure() {
+    let report = &template().report;
+    assert_eq!((report.added, report.failed), (6, 2), "{report:#?}");
+    let failed: Vec<_> = report.files.iter().filter(|f| f.status == "failed").collect();
+    assert!(
+        failed.iter().any(|f| f.path.ends_with("encrypted.pdf") && f.error.as_ref().unwrap().contains("encrypted"))
+    );
+    assert!(failed.iter().any(|f| f.path.ends_with("image-only.pdf") && f.error.as_ref().unwrap().contains("no text")));
+
+    let (_dir, studio) = jargon().await;
+    let (kb, docs) = api::knowledge_base(&studio, "jargon").await.unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d.kind.as_str()).collect();
+    for kind in ["text", "html", "pdf", "docx", "epub", "markdown"] {
+        assert!(kinds.contains(&kind), "no {kind} document in {kinds:?}");
+    }
+    assert!(docs.iter().all(|d| d.chunks > 5), "{docs:#?}");
+    assert_eq!(kb.chunks, docs.iter().map(|d| d.chunks).sum::<i64>());
+
+    // Citations name the page (PDF) or the section (formats with headings).
+    let cases = [
+        ("magic smoke trapped inside IC packages", "lexicon-i-m.pdf", "page "),
+        (
+            "heisenbug debugger alters the behavior",
+            "lexicon-e-h.html",
+            "section The Jargon Lexicon, E to H › heisenbug",
+        ),
+        ("nybble four bits half a byte", "lexicon-n-r.docx", "section The Jargon Lexicon, N to R › nybble"),
+        ("spaghetti code GOTOs kangaroo code", "lexicon-s-z.epub", "section Entries under S › spaghetti code"),
+        (
+            "hackers use quotes as balanced delimiters",
+            "jargon-file-chapters.md",
+            "section The Jargon File (version 4.4.7) › Chapter 5. Hacker Writing Style",
+        ),
+        ("bikeshedding bicycle shed color", "lexicon-a-d.txt", "chunk "),
+    ];
+    for (query, document, location) in cases {
+        let hits = search(&studio, query, 3, Mode::Hybrid).await;
+        let hit = &hits[0];
+        assert_eq!(hit.document, document, "{query}: {hits:#?}");
+        assert!(hit.location.starts_with(location), "{query}: {} (want {location})", hit.location);
+    }
+    // The PDF's page is the real one: the entry sits on the page the citation names.
+    let hit = &search(&studio, "magic smoke trapped inside IC packages", 1, Mode::Hybrid).await[0];
+    let page = hit.chunk.page.unwrap();
+    let pages = pdf_extract::extract_text_from_mem_by_pages(
+        &std::fs::read(root().join("tests/fixtures/knowledge/lexicon-i-m.pdf")).unwrap(),
+    )
+    .unwrap();
+    assert!(normalized(&pages[page as usize - 1]).contains("a substance trapped inside ic packages"), "page {page}");
+}
+
+#[tokio::test]
+async fn every_hit_carries_the_scores_that_ranked_it() {
+    let (_dir, studio) = jargon().await;
+    let hits = search(&studio, "What is a heisenbug?", 5, Mode::Hybrid).await;
+    assert!(hits.windows(2).all(|w| w[0].scores.fused >= w[1].scores.fused));
+    let top = &hits[0];
+    assert!(top.scores.bm25.is_some() && top.scores.vector.is_some(), "{:?}", top.scores);
+    assert!(top.chunk.text.to_lowercase().contains("heisenbug"));
+    let keyword = search(&studio, "heisenbug", 5, Mode::Bm25).await;
+    assert!(keyword.iter().all(|h| h.scores.vector.is_none() && h.scores.bm25_rank.is_some()));
+    let semantic = search(&studio, "heisenbug", 5, Mode::Vector).await;
+    assert!(semantic.iter().all(|h| h.scores.bm25.is_none() && h.scores.vector.unwrap() > 0.0));
+    // MMR trades some relevance for variety: no two results are near-copies.
+    let options = SearchOptions { limit: 5, mode: Mode::Hybrid, mmr: Some(0.5) };
+    let diverse = api::search_knowledge(&studio, &["jargon".into()], &["bug".into()], &options).await.unwrap();
+    assert_eq!(diverse.len(), 5);
+}
+
+#[tokio::test]
+async fn hybrid_retrieval_beats_keywords_and_vectors_alone() {
+    let (_dir, studio) = jargon().await;
+    let set: Value =
+        serde_json::from_slice(&std::fs::read(root().join("tests/fixtures/knowledge/eval.json")).unwrap()).unwrap();
+    let questions = set["questions"].as_array().unwrap();
+    let mut results = Vec::new();
+    for mode in [Mode::Bm25, Mode::Vector, Mode::Hybrid] {
+        let (mut found, mut reciprocal) = (0, 0.0);
+        for q in questions {
+            let expect = normalized(q["expect"].as_str().unwrap());
+            let hits = search(&studio, q["q"].as_str().unwrap(), 5, mode).await;
+            if let Some(rank) = hits.iter().position(|h| normalized(&h.chunk.text).contains(&expect)) {
+                found += 1;
+                reciprocal += 1.0 / (rank + 1) as f64;
+                assert_eq!(hits[rank].document, q["doc"].as_str().unwrap());
+            }
+        }
+        let n = questions.len() as f64;
+        results.push((mode, found as f64 / n, reciprocal / n));
+    }
+    for (mode, recall, mrr) in &results {
+        eprintln!("{mode:?}: recall@5 {recall:.3}, MRR {mrr:.3} over {} questions", questions.len());
+    }
+    let [(_, bm25_recall, bm25_mrr), (_, vector_recall, vector_mrr), (_, recall, mrr)] = results[..] else {
+        unreachable!()
+    };
+    assert!(
+        recall > bm25_recall && recall > vector_recall,
+        "recall@5: hybrid {recall} vs {bm25_recall} / {vector_recall}"
+    );
+    assert!(mrr > bm25_mrr && mrr > vector_mrr, "MRR: hybrid {mrr} vs {bm25_mrr} / {vector_mrr}");
+    assert!(recall >= 0.8, "hybrid recall@5 {recall}");
+}
+
+#[tokio::test]
+async fn unchanged_documents_are_skipped_and_changed_ones_replaced() {
+    let (_dir, studio) = jargon().await;
+    let before = api::knowledge_base(&studio, "jargon").await.unwrap().0.chunks;
+    let again =
+        api::add_to_knowledge_base(&studio, "jargon", &corpus(), &|_| {}, &CancelToken::default()).await.unwrap();
+    assert_eq!((again.added, again.updated, again.unchanged, again.chunks), (0, 0, 6, 0));
+    assert_eq!(api::knowledge_base(&studio, "jargon").await.unwrap().0.chunks, before);
+
+    let notes = tempfile::tempdir().unwrap();
+    let file = write(notes.path(), "notes.md", b"# Notes\n\nThe zorblatt protocol retries three times.\n");
+    let first =
+        api::add_to_knowledge_base(&studio, "jargon", &[file.clone()], &|_| {}, &CancelToken::default()).await.unwrap();
+    assert_eq!(first.added, 1);
+    assert_eq!(search(&studio, "zorblatt", 3, Mode::Bm25).await.len(), 1);
+    std::fs::write(&file, "# Notes\n\nThe quuxinator protocol retries five times.\n").unwrap();
+    let second =
+        api::add_to_knowledge_base(&studio, "jargon", &[file.clone()], &|_| {}, &CancelToken::default()).await.unwrap();
+    assert_eq!(second.updated, 1);
+    assert!(search(&studio, "zorblatt", 3, Mode::Bm25).await.is_empty(), "the old version's chunks are gone");
+    assert_eq!(search(&studio, "quuxinator", 3, Mode::Bm25).await.len(), 1);
+
+    // Deleting a document takes its chunks out of both indexes.
+    api::remove_knowledge_document(&studio, "jargon", "notes.md").await.unwrap();
+    assert!(search(&studio, "quuxinator", 3, Mode::Bm25).await.is_empty());
+    assert!(
+        search(&studio, "quuxinator protocol retries", 10, Mode::Vector).await.iter().all(|h| h.document != "notes.md")
+    );
+    assert_eq!(api::knowledge_base(&studio, "jargon").await.unwrap().0.chunks, before);
+    let e = api::remove_knowledge_document(&studio, "jargon", "notes.md").await.unwrap_err();
+    assert!(e.to_string().contains("no document `notes.md`"), "{e}");
+}
+
+#[tokio::test]
+async fn hostile_and_broken_files_fail_alone_with_clear_messages() {
+    let (_dir, studio) = jargon().await;
+    let bad = tempfile::tempdir().unwrap();
+    let pdf = std::fs::read(root().join("tests/fixtures/knowledge/lexicon-i-m.pdf")).unwrap();
+    let docx = std::fs::read(root().join("tests/fixtures/knowledge/lexicon-n-r.docx")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.pdf", pdf[..pdf.len() / 3].to_vec(), "PDF file is damaged"),
+        ("not-a.pdf", b"<html>not a pdf</html>".to_vec(), "does not start with %PDF-"),
+        ("binary.txt", b"\x7fELF\x02\x01\x01\0\0\0".to_vec(), "not UTF-8 text"),
+        ("deep.html", format!("{}x", "<div>".repeat(100_000)).into_bytes(), "nested more than"),
+        ("empty.md", Vec::new(), "the file is empty"),
+        ("truncated.docx", docx[..docx.len() / 2].to_vec(), "DOCX file is damaged"),
+        ("no-body.docx", zip_of(&[("word/styles.xml", b"<styles/>")]), "no word/document.xml"),
+        ("bomb.docx", zip_of(&[("word/document.xml", &vec![b' '; 64 << 20])]), "zip bomb"),
+        ("slip.epub", zip_of(&[("../../evil.xhtml", b"x")]), "unsafe path"),
+        ("no-container.epub", zip_of(&[("mimetype", b"application/epub+zip")]), "no META-INF/container.xml"),
+        (
+            "drm.epub",
+            zip_of(&[
+                ("META-INF/container.xml", br#"<container><rootfiles><rootfile full-path="c.opf"/></rootfiles></container>"#),
+                ("META-INF/encryption.xml", br#"<encryption><EncryptedData><EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/></EncryptedData></encryption>"#),
+                ("c.opf", b"<package/>"),
+            ]),
+            "encrypted",
+        ),
+        ("card.png", png_with_text(&[]), "character card"),
+        ("program.exe", b"MZ".to_vec(), "unsupported file type"),
+    ];
+    let mut paths = Vec::new();
+    for (name, bytes, _) in &cases {
+        paths.push(write(bad.path(), name, bytes));
+    }
+    paths.push(write(bad.path(), "good.txt", b"The zyxquendor is fine."));
+    let report = api::add_to_knowledge_base(&studio, "jargon", &paths, &|_| {}, &CancelToken::default()).await.unwrap();
+    for (name, _, message) in &cases {
+        let outcome =
+            report.files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("{name} not reported"));
+        assert_eq!(outcome.status, "failed", "{name}");
+        let error = outcome.error.as_deref().unwrap();
+        assert!(error.contains(message), "{name}: {error}");
+    }
+    assert_eq!((report.added, report.failed), (1, cases.len()), "{report:#?}");
+    assert_eq!(search(&studio, "zyxquendor", 3, Mode::Bm25).await.len(), 1);
+    // Nothing of the failed files was stored.
+    let (_, docs) = api::knowledge_base(&studio, "jargon").await.unwrap();
+    assert_eq!(docs.len(), 7);
+}
+
+#[test]
+fn a_killed_ingest_finishes_on_the_next_run_without_duplicates_or_losses() {
+    let t = template();
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    ok(home, &["models", "import", t.dir.path().join("models/all-minilm-l6-v2").to_str().unwrap()]);
+    ok(home, &["kb", "create", "jargon"]);
+    let paths: Vec<String> = corpus().iter().map(|p| p.display().to_string()).collect();
+    let mut args = vec!["kb", "add", "jargon"];
+    args.extend(paths.iter().map(String::as_str));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_familiar"))
+        .args(&args)
+        .env("FAMILIAR_HOME", home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no cleanup) once some but not all documents are in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let docs = json(home, &["kb", "show", "jargon", "--json"])["documents"].as_array().unwrap().len();
+        if docs >= 2 {
+            assert!(docs < 6, "the ingest finished before it could be killed");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the ingest made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let report = json(home, &["kb", "add", "jargon", &paths[0], &paths[1], "--json"]);
+    assert!(report["unchanged"].as_u64().unwrap() >= 2, "{report}");
+    assert_eq!(report["unchanged"].as_u64().unwrap() + report["added"].as_u64().unwrap(), 6, "{report}");
+    let shown = json(home, &["kb", "show", "jargon", "--json"]);
+    let expected: u64 = template().report.chunks as u64;
+    assert_eq!(shown["base"]["chunks"].as_u64().unwrap(), expected, "no chunk lost or doubled");
+    for doc in shown["documents"].as_array().unwrap() {
+        let stored = doc["chunks"].as_u64().unwrap();
+        let clean = template()
+            .report
+            .files
+            .iter()
+            .find(|f| Path::new(&f.path).file_name() == Path::new(doc["path"].as_str().unwrap()).file_name())
+            .unwrap()
+            .chunks as u64;
+        assert_eq!(stored, clean, "{}", doc["path"]);
+    }
+    // The full-text index agrees with the chunks it indexes.
+    let hits = json(home, &["kb", "search", "jargon", "heisenbug", "--mode", "bm25", "--json"]);
+    assert!(!hits.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_cli_searches_and_prints_sources_positions_and_scores() {
+    let t = template();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::copy(t.dir.path().join("familiar.db"), home.path().join("familiar.db")).unwrap();
+    std::os::unix::fs::symlink(t.dir.path().join("models"), home.path().join("models")).unwrap();
+    let hits = json(home.path(), &["kb", "search", "jargon", "magic smoke in chips", "--limit", "3", "--json"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[0]["document"], "lexicon-i-m.pdf");
+    assert!(hits[0]["location"].as_str().unwrap().starts_with("page "));
+    assert!(hits[0]["scores"]["fused"].as_f64().unwrap() > 0.0);
+    let text = ok(home.path(), &["kb", "search", "jargon", "magic smoke in chips", "--limit", "2"]);
+    assert!(text.contains("1. lexicon-i-m.pdf — page ") && text.contains("bm25") && text.contains("vector"), "{text}");
+    let list = json(home.path(), &["kb", "list", "--json"]);
+    assert_eq!(list[0]["name"], "jargon");
+    assert_eq!(list[0]["documents"], 6);
+    let e = fails(home.path(), &["kb", "search", "nope", "x"]);
+    assert!(e.contains("no knowledge base `nope`"), "{e}");
+    let e = fails(home.path(), &["kb", "create", "jargon"]);
+    assert!(e.contains("already exists"), "{e}");
+    let e = fails(home.path(), &["kb", "search", "jargon", "x", "--mode", "fuzzy"]);
+    assert!(e.contains("unknown search mode"), "{e}");
+}
+
+#[test]
+fn follow_up_questions_carry_the_conversations_subject() {
+    use familiar::chat::{Role, Turn};
+    let turn = |role, content: &str| Turn { role, content: content.into() };
+    let history = [
+        turn(Role::User, "Tell me about the heisenbug."),
+        turn(Role::Assistant, "It is a bug that hides when you look."),
+        turn(Role::User, "Where does its name come from?"),
+    ];
+    let queries = api::turn_queries(&history);
+    assert_eq!(queries[0], "Where does its name come from?");
+    assert_eq!(queries[1], "Tell me about the heisenbug. Where does its name come from?");
+    assert_eq!(api::turn_queries(&history[..1]), ["Tell me about the heisenbug."]);
+}
