@@ -181,12 +181,16 @@ async fn unchanged_documents_are_skipped_and_changed_ones_replaced() {
     let notes = tempfile::tempdir().unwrap();
     let file = write(notes.path(), "notes.md", b"# Notes\n\nThe zorblatt protocol retries three times.\n");
     let first =
-        api::add_to_knowledge_base(&studio, "jargon", &[file.clone()], &|_| {}, &CancelToken::default()).await.unwrap();
+        api::add_to_knowledge_base(&studio, "jargon", std::slice::from_ref(&file), &|_| {}, &CancelToken::default())
+            .await
+            .unwrap();
     assert_eq!(first.added, 1);
     assert_eq!(search(&studio, "zorblatt", 3, Mode::Bm25).await.len(), 1);
     std::fs::write(&file, "# Notes\n\nThe quuxinator protocol retries five times.\n").unwrap();
     let second =
-        api::add_to_knowledge_base(&studio, "jargon", &[file.clone()], &|_| {}, &CancelToken::default()).await.unwrap();
+        api::add_to_knowledge_base(&studio, "jargon", std::slice::from_ref(&file), &|_| {}, &CancelToken::default())
+            .await
+            .unwrap();
     assert_eq!(second.updated, 1);
     assert!(search(&studio, "zorblatt", 3, Mode::Bm25).await.is_empty(), "the old version's chunks are gone");
     assert_eq!(search(&studio, "quuxinator", 3, Mode::Bm25).await.len(), 1);
