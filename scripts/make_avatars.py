@@ -437,10 +437,36 @@ def draw_bram():
     return c
 
 
+def draw_ada():
+    c = Canvas()
+    bg = [(0.00, rgb("#0E2A1F")), (1.00, rgb("#1F5A3F"))]
+    c.paint(lambda x, y: gradient(bg, (x + y) / 512.0))
+    # Faint scan lines of an old terminal.
+    for row in range(12, 256, 16):
+        c.fill(sd_box(128, row, 128, 0.6), rgb("#5CFF9D"), alpha=0.06, bbox=(0, row - 2, 256, row + 2))
+    # An open book, two pages and a spine.
+    left = sd_polygon([(36, 92), (124, 104), (124, 200), (36, 188)])
+    right = sd_polygon([(132, 104), (220, 92), (220, 188), (132, 200)])
+    c.fill(sd_offset(sd_union(left, right), 3, 4), rgb("#06140E"), alpha=0.45, soft=6, bbox=(20, 80, 236, 216))
+    c.fill(left, rgb("#F1E9D2"), bbox=(30, 86, 130, 206))
+    c.fill(right, rgb("#F7F0DC"), bbox=(126, 86, 226, 206))
+    c.fill(sd_box(128, 150, 4, 50), rgb("#7A5230"), bbox=(120, 96, 136, 204))
+    # Lines of text on each page.
+    for i in range(6):
+        y = 120 + i * 12
+        c.fill(sd_capsule(48, y, 112, y + 7, 1.6), rgb("#3B4A42"), bbox=(40, y - 6, 120, y + 12))
+        c.fill(sd_capsule(144, y + 7, 208, y, 1.6), rgb("#3B4A42"), bbox=(136, y - 6, 216, y + 12))
+    # A glowing cursor over the book.
+    c.fill(sd_box(128, 56, 9, 14), rgb("#5CFF9D"), alpha=0.35, soft=18, bbox=bbox_around(128, 56, 40))
+    c.fill(sd_box(128, 56, 7, 12), rgb("#7DFFB3"), bbox=bbox_around(128, 56, 10, 14))
+    return c
+
+
 AGENTS = {
     "lena": draw_lena,
     "orbit": draw_orbit,
     "bram": draw_bram,
+    "ada": draw_ada,
 }
 
 

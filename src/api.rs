@@ -487,6 +487,35 @@ pub async fn install_samples(studio: &Studio) -> Result<Vec<ImportReport>> {
     Ok(installed)
 }
 
+/// Builds the knowledge bases of the sample agents that have one (Ada's
+/// `jargon-file`) from the documents bundled with them. Idempotent: unchanged
+/// documents are skipped. Needs the embedding model installed.
+pub async fn install_sample_knowledge(
+    studio: &Studio,
+    progress: &(dyn Fn(crate::knowledge::IngestProgress) + Sync),
+) -> Result<Vec<crate::knowledge::IngestReport>> {
+    let mut reports = Vec::new();
+    for sample in samples::SAMPLES.iter().filter(|s| !s.knowledge.is_empty()) {
+        let agent = sample.agent()?;
+        let Some(base) = agent.spec().familiar.knowledge.first().map(|k| k.name.clone()) else { continue };
+        if list_knowledge_bases(studio).await?.iter().all(|b| b.name != base) {
+            create_knowledge_base(studio, &base, KnowledgeOptions::default()).await?;
+        }
+        let dir = studio.home.join("knowledge").join(sample.slug);
+        std::fs::create_dir_all(&dir).map_err(|source| io("could not create", &dir, source))?;
+        let mut files = Vec::new();
+        for (name, bytes) in sample.knowledge {
+            let path = dir.join(name);
+            if std::fs::read(&path).ok().as_deref() != Some(*bytes) {
+                write_file_atomic(&path, bytes)?;
+            }
+            files.push(path);
+        }
+        reports.push(add_to_knowledge_base(studio, &base, &files, progress, &CancelToken::default()).await?);
+    }
+    Ok(reports)
+}
+
 fn models(studio: &Studio) -> Models<'_> {
     Models { pool: studio.store.pool(), dir: studio.home.join("models") }
 }

@@ -307,13 +307,27 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let installed = api::install_samples(&studio).await?;
             let model = api::install_bundled_model(&studio).await?;
             let embedding = api::install_bundled_embedding_model(&studio).await?;
-            let agents = api::list_agents(&studio).await?;
             let models = api::list_models(&studio).await?;
-            if j {
-                print_json(
-                    &json!({ "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models }),
-                );
+            // The sample agents' knowledge bases need the embedding model.
+            let knowledge = if models.iter().any(|m| m.is_embedding()) {
+                api::install_sample_knowledge(&studio, &ingest_progress()).await?
             } else {
+                Vec::new()
+            };
+            let agents = api::list_agents(&studio).await?;
+            if j {
+                print_json(&json!({
+                    "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models,
+                    "knowledge": knowledge,
+                }));
+            } else {
+                use std::io::IsTerminal;
+                if !knowledge.is_empty() && std::io::stderr().is_terminal() {
+                    eprintln!();
+                }
+                for report in knowledge.iter().filter(|r| r.added + r.updated > 0) {
+                    println!("Built knowledge base {} ({} chunks)", report.base, report.chunks);
+                }
                 println!("Data folder: {}", studio.home().display());
                 for report in &installed {
                     println!("Installed sample agent {}", report.name);

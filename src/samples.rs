@@ -5,26 +5,30 @@ use std::collections::BTreeMap;
 
 use crate::agent::{Agent, CardError, parse_card_json, spec_from_v3};
 
-/// One bundled agent: its folder name, card and avatar.
+/// One bundled agent: its folder name, card, avatar, and the documents of
+/// its knowledge base (`agents/<slug>/knowledge/`), if it has one.
 pub struct Sample {
     pub slug: &'static str,
     card: &'static [u8],
     avatar: &'static [u8],
+    pub knowledge: &'static [(&'static str, &'static [u8])],
 }
 
 const AVATAR: &str = "assets/icon/images/main.png";
 
 macro_rules! sample {
-    ($slug:literal) => {
+    ($slug:literal $(, $doc:literal)*) => {
         Sample {
             slug: $slug,
             card: include_bytes!(concat!("../agents/", $slug, "/card.json")),
             avatar: include_bytes!(concat!("../agents/", $slug, "/assets/icon/images/main.png")),
+            knowledge: &[$(($doc, include_bytes!(concat!("../agents/", $slug, "/knowledge/", $doc)))),*],
         }
     };
 }
 
-pub const SAMPLES: &[Sample] = &[sample!("lena"), sample!("orbit"), sample!("bram")];
+pub const SAMPLES: &[Sample] =
+    &[sample!("lena"), sample!("orbit"), sample!("bram"), sample!("ada", "jargon-file-chapters.md")];
 
 impl Sample {
     /// The origin recorded for this sample in the store.

@@ -5,6 +5,13 @@
 //!
 //! The API is stateless like OpenAI's: the client sends the conversation;
 //! nothing is stored. Errors use OpenAI's shape, `{"error": {"message", "type", "code"}}`.
+//!
+//! Extension: when the agent answers from knowledge bases, the response has a
+//! top-level `familiar_citations` array (on the last chunk when streaming):
+//! one object per source the prompt gave the model, `{n, base, document,
+//! title, path, location, page, section, chunk_id, ord, scores, cited}`,
+//! where `n` is the `[n]` the reply may cite and `cited` says whether it did.
+//! OpenAI clients ignore unknown fields.
 
 use std::net::SocketAddr;
 
@@ -194,6 +201,7 @@ async fn chat_completions(State(studio): State<Studio>, body: axum::body::Bytes)
                                   "finish_reason": finish_reason(&g.completion.stop) }],
                     "usage": { "prompt_tokens": g.completion.prompt_tokens, "completion_tokens": completion_tokens,
                                "total_tokens": g.completion.prompt_tokens + completion_tokens },
+                    "familiar_citations": g.citations,
                 }))
                 .into_response()
             }
@@ -226,7 +234,11 @@ async fn chat_completions(State(studio): State<Studio>, body: axum::body::Bytes)
     tokio::spawn(async move {
         let result = api::generate_reply(&studio, &spec, &history, &user_name, &options, sink, cancel).await;
         let _ = match result {
-            Ok(g) => tx.send(chunk(json!({}), Some(finish_reason(&g.completion.stop)))),
+            Ok(g) => {
+                let mut last = chunk(json!({}), Some(finish_reason(&g.completion.stop)));
+                last["familiar_citations"] = json!(g.citations);
+                tx.send(last)
+            }
             Err(e) => tx.send(json!({ "error": { "message": e.to_string(), "type": "server_error" } })),
         };
     });

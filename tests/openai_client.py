@@ -13,6 +13,10 @@ reply = client.chat.completions.create(model="Lena", messages=ask, seed=5, tempe
 again = client.chat.completions.create(model="lena", messages=ask, seed=5, temperature=0, max_tokens=16)
 chunks = list(client.chat.completions.create(model="Lena", messages=ask, seed=5, temperature=0, max_tokens=16, stream=True))
 streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+# Ada answers from her knowledge base; the sources come in the extension field.
+question = [{"role": "user", "content": "Why are hackers confused by negative questions?"}]
+cited = client.chat.completions.create(model="Ada", messages=question, seed=1, temperature=0, max_tokens=8)
+cited_chunks = list(client.chat.completions.create(model="Ada", messages=question, seed=1, temperature=0, max_tokens=8, stream=True))
 try:
     client.chat.completions.create(model="Nobody", messages=ask)
     missing = "no error"
@@ -27,4 +31,6 @@ print(json.dumps({
     "streamed": streamed,
     "stream_finish": [c.choices[0].finish_reason for c in chunks if c.choices][-1],
     "missing": missing,
+    "citations": cited.to_dict().get("familiar_citations"),
+    "stream_citations": cited_chunks[-1].to_dict().get("familiar_citations"),
 }))

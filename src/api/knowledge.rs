@@ -275,10 +275,7 @@ pub(super) async fn references_for_turn(
         .into_iter()
         .enumerate()
         .map(|(i, hit)| {
-            let source = match &hit.title {
-                Some(title) if *title != hit.document => format!("{} ({title}), {}", hit.document, hit.location),
-                _ => format!("{}, {}", hit.document, hit.location),
-            };
+            let source = format!("{}, {}", hit.document, hit.location);
             let reference = Reference { n: i + 1, source, text: hit.chunk.text.clone() };
             let citation = Citation {
                 n: i + 1,

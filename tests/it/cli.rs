@@ -110,13 +110,14 @@ fn setup_installs_the_samples_into_familiar_home() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path().join("nested/data");
     let out = ok(&h, &["setup"]);
-    for name in ["Lena", "Orbit", "Bram"] {
+    for name in ["Lena", "Orbit", "Bram", "Ada"] {
         assert!(out.contains(name), "{out}");
     }
     assert!(h.join("familiar.db").is_file());
     let again = json(&h, &["setup", "--json"]);
     assert_eq!(again["installed"], serde_json::json!([]));
-    assert_eq!(again["agents"].as_array().unwrap().len(), 3);
+    assert_eq!(again["agents"].as_array().unwrap().len(), 4);
+    assert_eq!(again["knowledge"][0]["unchanged"], 1, "the sample knowledge base is not rebuilt");
 }
 
 /// Killing the process at any moment of an import leaves the store whole:

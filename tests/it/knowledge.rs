@@ -347,3 +347,69 @@ fn follow_up_questions_carry_the_conversations_subject() {
     assert_eq!(queries[1], "Tell me about the heisenbug. Where does its name come from?");
     assert_eq!(api::turn_queries(&history[..1]), ["Tell me about the heisenbug."]);
 }
+
+#[tokio::test]
+async fn a_sample_agent_answers_from_its_knowledge_base_with_citations() {
+    let (_dir, studio) = studio_with_model().await;
+    api::install_bundled_embedding_model(&studio).await.unwrap();
+    let built = api::install_sample_knowledge(&studio, &|_| {}).await.unwrap();
+    assert_eq!((built[0].base.as_str(), built[0].added), ("jargon-file", 1));
+    // Running setup again changes nothing.
+    let again = api::install_sample_knowledge(&studio, &|_| {}).await.unwrap();
+    assert_eq!((again[0].added, again[0].unchanged), (0, 1));
+
+    let conversation = api::start_conversation(&studio, "Ada", None, 0).await.unwrap();
+    let question = "Why are hackers confused by negative questions?";
+    let options = api::TurnOptions { seed: Some(1), max_tokens: Some(24), ..Default::default() };
+    let report = api::send_message(&studio, &conversation.id, question, &options, Box::new(|_| {}), Default::default())
+        .await
+        .unwrap();
+    let first = &report.citations[0];
+    assert_eq!((first.n, first.base.as_str(), first.document.as_str()), (1, "jargon-file", "jargon-file-chapters.md"));
+    assert_eq!(first.section.as_deref(), Some("The Jargon File (version 4.4.7) › Chapter 7. Hacker Speech Style"));
+    assert!(first.scores.bm25.is_some() && first.scores.vector.is_some());
+    // Stored with the reply, and given to the model as marked reference data.
+    let (_, thread) = api::conversation(&studio, &conversation.id).await.unwrap();
+    let stored: Vec<api::Citation> = serde_json::from_value(thread.last().unwrap().citations.clone().unwrap()).unwrap();
+    assert_eq!(stored, report.citations);
+    assert!(report.prompt_tokens > 400, "the references are in the prompt");
+
+    // A follow-up that only makes sense in context still finds the chapter.
+    let follow = api::send_message(
+        &studio,
+        &conversation.id,
+        "And what answer do they give?",
+        &options,
+        Box::new(|_| {}),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert!(follow.citations.iter().any(|c| c.location.contains("Chapter 7")), "{:#?}", follow.citations);
+
+    // Detached, the agent answers without sources.
+    api::detach_knowledge(&studio, "Ada", "jargon-file").await.unwrap();
+    let plain = api::send_message(&studio, &conversation.id, question, &options, Box::new(|_| {}), Default::default())
+        .await
+        .unwrap();
+    assert!(plain.citations.is_empty());
+    let e = api::detach_knowledge(&studio, "Ada", "jargon-file").await.unwrap_err();
+    assert!(e.to_string().contains("is not attached"), "{e}");
+    let e = api::attach_knowledge(&studio, "Ada", "nope").await.unwrap_err();
+    assert!(e.to_string().contains("no knowledge base `nope`"), "{e}");
+}
+
+#[test]
+fn familiar_chat_prints_the_sources_of_a_reply() {
+    let home = tempfile::tempdir().unwrap();
+    let setup = ok(home.path(), &["setup"]);
+    assert!(setup.contains("Built knowledge base jargon-file"), "{setup}");
+    let out = ok(
+        home.path(),
+        &["chat", "ada", "--message", "How do hackers use quotes?", "--max-tokens", "16", "--seed", "3"],
+    );
+    assert!(out.contains("Sources:\n  [1] jargon-file-chapters.md, section "), "{out}");
+    let reply =
+        json(home.path(), &["chat", "ada", "--message", "How do hackers use quotes?", "--max-tokens", "8", "--json"]);
+    assert_eq!(reply["report"]["citations"][0]["document"], "jargon-file-chapters.md");
+}

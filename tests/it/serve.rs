@@ -45,7 +45,7 @@ fn the_openai_client_lists_agents_and_chats_with_and_without_streaming() {
     let out = Command::new(&python).arg(root().join("tests/openai_client.py")).arg(&url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(result["models"], serde_json::json!(["Bram", "Lena", "Orbit"]));
+    assert_eq!(result["models"], serde_json::json!(["Ada", "Bram", "Lena", "Orbit"]));
     let reply = result["reply"].as_str().unwrap();
     assert!(!reply.is_empty());
     assert_eq!(result["again"], result["reply"], "the same seed gives the same reply; names match in any case");
@@ -55,4 +55,11 @@ fn the_openai_client_lists_agents_and_chats_with_and_without_streaming() {
     assert_eq!(result["usage"]["completion"], 16);
     assert!(result["usage"]["prompt"].as_u64().unwrap() > 200, "the persona is in the prompt");
     assert!(result["missing"].as_str().unwrap().contains("no agent matches `Nobody`"), "{}", result["missing"]);
+    // The documented extension field: the sources Ada's reply was given.
+    let citations = result["citations"].as_array().expect("familiar_citations");
+    assert!(!citations.is_empty());
+    assert_eq!(citations[0]["document"], "jargon-file-chapters.md");
+    assert!(citations[0]["location"].as_str().unwrap().contains("Chapter 7. Hacker Speech Style"), "{}", citations[0]);
+    assert_eq!(citations[0]["n"], 1);
+    assert_eq!(result["stream_citations"], result["citations"], "the last streamed chunk carries them too");
 }

@@ -143,9 +143,9 @@ async fn agents_are_found_by_id_prefix_or_name() {
 async fn samples_install_once_and_a_deleted_sample_stays_deleted() {
     let (_dir, studio) = studio().await;
     let installed = api::install_samples(&studio).await.unwrap();
-    assert_eq!(installed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["Lena", "Orbit", "Bram"]);
+    assert_eq!(installed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["Lena", "Orbit", "Bram", "Ada"]);
     assert!(api::install_samples(&studio).await.unwrap().is_empty());
     api::delete_agent(&studio, "Orbit", false).await.unwrap();
     assert!(api::install_samples(&studio).await.unwrap().is_empty());
-    assert_eq!(api::list_agents(&studio).await.unwrap().len(), 2);
+    assert_eq!(api::list_agents(&studio).await.unwrap().len(), 3);
 }
