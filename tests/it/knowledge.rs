@@ -413,3 +413,31 @@ fn familiar_chat_prints_the_sources_of_a_reply() {
         json(home.path(), &["chat", "ada", "--message", "How do hackers use quotes?", "--max-tokens", "8", "--json"]);
     assert_eq!(reply["report"]["citations"][0]["document"], "jargon-file-chapters.md");
 }
+
+#[tokio::test]
+async fn ingest_reports_progress_and_can_be_cancelled_and_resumed() {
+    let (_dir, studio) = jargon().await;
+    api::create_knowledge_base(&studio, "again", Default::default()).await.unwrap();
+    let cancel = CancelToken::default();
+    let events = std::sync::Mutex::new(Vec::new());
+    let progress = |p: familiar::knowledge::IngestProgress| {
+        if p.chunks_done >= 150 {
+            cancel.cancel();
+        }
+        events.lock().unwrap().push(p);
+    };
+    let e = api::add_to_knowledge_base(&studio, "again", &corpus(), &progress, &cancel).await.unwrap_err();
+    assert_eq!(e.code(), api::ErrorCode::Cancelled);
+    assert!(e.to_string().contains("run the same command again"), "{e}");
+    let events = events.into_inner().unwrap();
+    assert!(events.iter().all(|p| p.files_total == 8), "two hostile PDFs, five lexicons, one chapter file");
+    assert!(events.windows(2).all(|w| w[0].chunks_done <= w[1].chunks_done));
+    assert!(events.iter().any(|p| p.eta_seconds.is_some_and(|s| s > 0.0)), "an ETA is given");
+    let (kb, docs) = api::knowledge_base(&studio, "again").await.unwrap();
+    assert!(!docs.is_empty() && docs.len() < 6, "finished documents are kept: {}", docs.len());
+    assert_eq!(kb.chunks, docs.iter().map(|d| d.chunks).sum::<i64>(), "no half document");
+
+    let done = api::add_to_knowledge_base(&studio, "again", &corpus(), &|_| {}, &CancelToken::default()).await.unwrap();
+    assert_eq!(done.unchanged, docs.len());
+    assert_eq!(api::knowledge_base(&studio, "again").await.unwrap().0.chunks, template().report.chunks as i64);
+}

@@ -130,3 +130,40 @@ async fn local_ggufs_import_and_anything_else_is_refused() {
     assert!(api::list_models(&studio).await.unwrap().is_empty());
     assert!(!studio.home().join("models").join(familiar::models::BUNDLED_MODEL).exists());
 }
+
+#[test]
+fn an_embedding_model_is_pulled_file_by_file_from_the_hub() {
+    let cache =
+        familiar::models::bundled_embedding_dir().expect("the embedding model is missing: run scripts/fetch-models.sh");
+    let repo = "sentence-transformers/all-MiniLM-L6-v2";
+    // Every file but modules.json, which is optional: the Hub answers 404 for it.
+    let files =
+        ["config.json", "tokenizer.json", "model.safetensors", "sentence_bert_config.json", "1_Pooling/config.json"]
+            .iter()
+            .map(|name| {
+                let bytes = std::fs::read(cache.join(name)).unwrap();
+                let etag = hex::encode(sha2::Sha256::digest(&bytes));
+                HubFile { repo: repo.into(), name: (*name).into(), bytes, etag }
+            })
+            .collect();
+    // The first download breaks off after 100 bytes and must resume.
+    let hub = Hub::start(files, Some(100));
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_familiar"))
+        .args(["models", "pull", repo, "--embedding", "--json"])
+        .env("FAMILIAR_HOME", home.path())
+        .env("HF_ENDPOINT", &hub.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((model["id"].as_str(), model["arch"].as_str()), (Some("all-minilm-l6-v2"), Some("bert")));
+    assert_eq!(model["source"], format!("hf:{repo}"));
+    assert!(hub.log.lock().unwrap().iter().any(|l| l.contains("range=Some(100)")), "resumed with a Range request");
+    assert!(!home.path().join("models/.partial/all-minilm-l6-v2").exists(), "the staging folder is cleaned up");
+    // It is now selectable for a knowledge base.
+    let kb = json(home.path(), &["kb", "create", "notes", "--embedding-model", "all-minilm-l6-v2", "--json"]);
+    assert_eq!(kb["dim"], 384);
+    let e = fails(home.path(), &["kb", "create", "other", "--embedding-model", "nope"]);
+    assert!(e.contains("no model `nope`"), "{e}");
+}
