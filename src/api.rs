@@ -549,17 +549,7 @@ pub async fn pull_embedding_model(
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
     cancel: CancelToken,
 ) -> Result<InstalledModel> {
-    let pool = studio.store.pool().clone();
-    let dir = studio.home.join("models");
-    let (now, repo) = (studio.now(), repo.to_owned());
-    let handle = tokio::runtime::Handle::current();
-    let model = tokio::task::spawn_blocking(move || {
-        let models = Models { pool: &pool, dir };
-        handle.block_on(models.pull_embedding(&repo, &*progress, &cancel, now))
-    })
-    .await
-    .map_err(|e| Error::Invalid(format!("the download stopped unexpectedly: {e}")))??;
-    Ok(model)
+    pull(studio, Pull::Embedding(repo.to_owned()), progress, cancel).await
 }
 
 /// Removes an installed model and its file.
@@ -578,6 +568,21 @@ pub async fn pull_model(
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
     cancel: CancelToken,
 ) -> Result<InstalledModel> {
+    pull(studio, Pull::File(request), progress, cancel).await
+}
+
+/// What to download: one GGUF file, or an embedding model's folder.
+enum Pull {
+    File(PullRequest),
+    Embedding(String),
+}
+
+async fn pull(
+    studio: &Studio,
+    what: Pull,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
     let pool = studio.store.pool().clone();
     let dir = studio.home.join("models");
     let now = studio.now();
@@ -585,7 +590,12 @@ pub async fn pull_model(
     let handle = tokio::runtime::Handle::current();
     let model = tokio::task::spawn_blocking(move || {
         let models = Models { pool: &pool, dir };
-        handle.block_on(models.pull(&request, &*progress, &cancel, now))
+        handle.block_on(async {
+            match &what {
+                Pull::File(request) => models.pull(request, &*progress, &cancel, now).await,
+                Pull::Embedding(repo) => models.pull_embedding(repo, &*progress, &cancel, now).await,
+            }
+        })
     })
     .await
     .map_err(|e| Error::Invalid(format!("the download stopped unexpectedly: {e}")))??;

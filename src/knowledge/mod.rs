@@ -141,6 +141,34 @@ fn base(row: &sqlx::sqlite::SqliteRow) -> Result<KnowledgeBase, sqlx::Error> {
     })
 }
 
+/// A document from a row; `id` names the column holding its id.
+fn document_row(row: &sqlx::sqlite::SqliteRow, id: &str) -> Result<Document, sqlx::Error> {
+    Ok(Document {
+        id: row.try_get(id)?,
+        path: row.try_get("path")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        title: row.try_get("title")?,
+        sha256: row.try_get("sha256")?,
+        size: row.try_get("size")?,
+        chunks: row.try_get("chunk_count")?,
+        added_at: row.try_get("added_at")?,
+    })
+}
+
+/// Deletes a document's chunks (the FTS trigger follows) and its row.
+async fn delete_document(tx: &mut sqlx::SqliteConnection, document_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM kb_chunks WHERE document_id = ?").bind(document_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM kb_documents WHERE id = ?").bind(document_id).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Marks a base as changed (its in-memory vectors are rebuilt on next use).
+async fn bump_generation(tx: &mut sqlx::SqliteConnection, kb_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE knowledge_bases SET generation = generation + 1 WHERE id = ?").bind(kb_id).execute(tx).await?;
+    Ok(())
+}
+
 pub(crate) fn chunk_row(row: &sqlx::sqlite::SqliteRow) -> Result<Chunk, sqlx::Error> {
     Ok(Chunk {
         id: row.try_get("id")?,
@@ -230,22 +258,7 @@ impl KnowledgeStore<'_> {
             .bind(kb.id)
             .fetch_all(self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Document {
-                    id: r.try_get("id")?,
-                    path: r.try_get("path")?,
-                    name: r.try_get("name")?,
-                    kind: r.try_get("kind")?,
-                    title: r.try_get("title")?,
-                    sha256: r.try_get("sha256")?,
-                    size: r.try_get("size")?,
-                    chunks: r.try_get("chunk_count")?,
-                    added_at: r.try_get("added_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        Ok(rows.iter().map(|r| document_row(r, "id")).collect::<Result<_, _>>()?)
     }
 
     /// The hash recorded for a document, when it is stored whole.
@@ -272,8 +285,7 @@ impl KnowledgeStore<'_> {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = existing {
-            sqlx::query("DELETE FROM kb_chunks WHERE document_id = ?").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM kb_documents WHERE id = ?").bind(id).execute(&mut *tx).await?;
+            delete_document(&mut tx, id).await?;
         }
         let document_id: i64 = sqlx::query_scalar(
             "INSERT INTO kb_documents (kb_id, path, name, kind, title, sha256, size, chunk_count, added_at)
@@ -313,10 +325,7 @@ impl KnowledgeStore<'_> {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE knowledge_bases SET generation = generation + 1 WHERE id = ?")
-            .bind(kb.id)
-            .execute(&mut *tx)
-            .await?;
+        bump_generation(&mut tx, kb.id).await?;
         tx.commit().await?;
         Ok(document_id)
     }
@@ -337,12 +346,8 @@ impl KnowledgeStore<'_> {
             }
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM kb_chunks WHERE document_id = ?").bind(doc.id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM kb_documents WHERE id = ?").bind(doc.id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE knowledge_bases SET generation = generation + 1 WHERE id = ?")
-            .bind(kb.id)
-            .execute(&mut *tx)
-            .await?;
+        delete_document(&mut tx, doc.id).await?;
+        bump_generation(&mut tx, kb.id).await?;
         tx.commit().await?;
         Ok(doc)
     }
@@ -373,7 +378,7 @@ impl KnowledgeStore<'_> {
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             let row = sqlx::query(
-                "SELECT c.*, d.path, d.name, d.kind, d.title, d.sha256, d.size, d.chunk_count, d.added_at
+                "SELECT c.*, d.id AS doc_id, d.path, d.name, d.kind, d.title, d.sha256, d.size, d.chunk_count, d.added_at
                  FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id WHERE c.id = ?",
             )
             .bind(id)
@@ -381,17 +386,7 @@ impl KnowledgeStore<'_> {
             .await?;
             let Some(row) = row else { continue };
             let chunk = chunk_row(&row)?;
-            let doc = Document {
-                id: chunk.document_id,
-                path: row.try_get("path")?,
-                name: row.try_get("name")?,
-                kind: row.try_get("kind")?,
-                title: row.try_get("title")?,
-                sha256: row.try_get("sha256")?,
-                size: row.try_get("size")?,
-                chunks: row.try_get("chunk_count")?,
-                added_at: row.try_get("added_at")?,
-            };
+            let doc = document_row(&row, "doc_id")?;
             let embedding = blob_to_vector(&row.try_get::<Vec<u8>, _>("embedding")?);
             out.push((chunk, doc, embedding));
         }

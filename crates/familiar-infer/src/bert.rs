@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -36,9 +36,9 @@ fn default_act() -> String {
     "gelu".into()
 }
 
-/// A dense layer: the weight transposed to [in, out] for `x · W`, and its bias.
+/// A dense layer: the weight as [in, out] for `x · W` (packed), and its bias.
 struct Dense {
-    weight: Tensor,
+    weight: crate::gemm::Packed,
     bias: Vec<f32>,
 }
 
@@ -63,7 +63,6 @@ pub struct Bert {
     token_type: Vec<f32>,
     norm: Norm,
     layers: Vec<Layer>,
-    device: Device,
 }
 
 fn err(e: candle_core::Error) -> InferError {
@@ -112,8 +111,14 @@ impl Weights {
             weights.push(w);
             bias.extend(self.vec(&format!("{name}.bias"), outputs)?);
         }
-        let weight = Tensor::cat(&weights, 0).and_then(|w| w.t()).and_then(|w| w.contiguous()).map_err(err)?;
-        Ok(Dense { weight, bias })
+        let outputs = outputs * names.len();
+        let weight: Vec<f32> = Tensor::cat(&weights, 0)
+            .and_then(|w| w.t())
+            .and_then(|w| w.contiguous())
+            .and_then(|w| w.flatten_all())
+            .and_then(|w| w.to_vec1())
+            .map_err(err)?;
+        Ok(Dense { weight: crate::gemm::Packed::new(&weight, inputs, outputs).map_err(err)?, bias })
     }
 
     fn norm(&self, name: &str, size: usize) -> Result<Norm, InferError> {
@@ -123,13 +128,8 @@ impl Weights {
 
 impl Dense {
     /// `x` ([rows, in]) · W + b.
-    fn forward(&self, x: &[f32], rows: usize, device: &Device) -> Result<Vec<f32>, InferError> {
-        let (inputs, outputs) = (self.weight.dims()[0], self.weight.dims()[1]);
-        let x = Tensor::from_slice(x, (rows, inputs), device).map_err(err)?;
-        let mut y: Vec<f32> =
-            x.matmul(&self.weight).and_then(|y| y.flatten_all()).and_then(|y| y.to_vec1()).map_err(err)?;
-        y.par_chunks_mut(outputs).for_each(|row| row.iter_mut().zip(&self.bias).for_each(|(v, b)| *v += b));
-        Ok(y)
+    fn forward(&self, x: &[f32], rows: usize) -> Result<Vec<f32>, InferError> {
+        self.weight.forward(x, rows, &self.bias).map_err(err)
     }
 }
 
@@ -271,7 +271,7 @@ impl Bert {
                 norm2: w.norm(&format!("{p}.output.LayerNorm"), h)?,
             });
         }
-        Ok(Bert { config, word, position, token_type, norm, layers, device: Device::Cpu })
+        Ok(Bert { config, word, position, token_type, norm, layers })
     }
 
     pub fn hidden_size(&self) -> usize {
@@ -316,19 +316,19 @@ impl Bert {
         let eps = self.config.layer_norm_eps;
         self.norm.apply(&mut x, eps);
         for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x, n, &self.device)?;
+            let qkv = layer.qkv.forward(&x, n)?;
             let context = self.attention(&qkv, &offsets);
-            let mut attended = layer.out.forward(&context, n, &self.device)?;
+            let mut attended = layer.out.forward(&context, n)?;
             attended.par_iter_mut().zip(&x).for_each(|(a, r)| *a += r);
             layer.norm1.apply(&mut attended, eps);
-            let mut inner = layer.up.forward(&attended, n, &self.device)?;
+            let mut inner = layer.up.forward(&attended, n)?;
             let act: fn(&mut [f32]) = match self.config.hidden_act.as_str() {
                 "relu" => relu,
                 "gelu_new" | "gelu_pytorch_tanh" => gelu_tanh,
                 _ => gelu,
             };
             inner.par_chunks_mut(1 << 14).for_each(act);
-            let mut out = layer.down.forward(&inner, n, &self.device)?;
+            let mut out = layer.down.forward(&inner, n)?;
             out.par_iter_mut().zip(&attended).for_each(|(o, r)| *o += r);
             layer.norm2.apply(&mut out, eps);
             x = out;

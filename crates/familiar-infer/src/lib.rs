@@ -8,6 +8,7 @@
 mod bert;
 pub mod embed;
 pub mod engine;
+mod gemm;
 mod gguf_check;
 pub mod llama;
 pub mod model;
