@@ -30,9 +30,13 @@ deps:
 build:
 	cargo build --locked
 
-# Side by side with llama.cpp (llama-cpp-python, built from source once into BENCH_VENV); rewrites BENCHMARKS.md.
-bench: deps
+# Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
+# with PyPI's torch, sqlite-vec, hnswlib); rewrites BENCHMARKS.md.
+bench: deps build
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import llama_cpp, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet llama-cpp-python==0.3.16 numpy
-	cargo build --locked -p familiar-infer --example bench
+	@$(BENCH_VENV)/bin/python -c "import sentence_transformers, sqlite_vec, hnswlib, pysqlite3" 2>/dev/null || \
+		$(BENCH_VENV)/bin/pip install --quiet sentence-transformers==5.1.2 sqlite-vec==0.1.9 hnswlib==0.8.0 pysqlite3-binary==0.5.4.post2
+	cargo build --locked -p familiar-infer --example bench --example embed_bench --example vector_bench
 	$(BENCH_VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/debug/examples/bench $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2 5
+	$(BENCH_VENV)/bin/python scripts/bench_knowledge.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/all-MiniLM-L6-v2 2

@@ -4,8 +4,8 @@ runtime's tests can check candle's embeddings against them (cosine >= 0.999).
 
     scripts/embedding-parity.py MODEL_DIR OUT_JSON
 
-Needs `sentence-transformers` (installed in the benchmark's own virtual
-environment by `scripts/bench-venv.sh`)."""
+Needs `sentence-transformers`: `make bench` installs it into its virtual
+environment (/var/cache/familiar/bench-venv)."""
 import json
 import sys
 

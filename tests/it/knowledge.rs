@@ -441,3 +441,23 @@ async fn ingest_reports_progress_and_can_be_cancelled_and_resumed() {
     assert_eq!(done.unchanged, docs.len());
     assert_eq!(api::knowledge_base(&studio, "again").await.unwrap().0.chunks, template().report.chunks as i64);
 }
+
+#[tokio::test]
+async fn a_character_cards_lorebook_is_ingested_entry_by_entry() {
+    let (_dir, studio) = jargon().await;
+    let card = root().join("agents/bram/card.json");
+    let report =
+        api::add_to_knowledge_base(&studio, "jargon", &[card], &|_| {}, &CancelToken::default()).await.unwrap();
+    assert_eq!((report.added, report.chunks), (1, 6), "{report:#?}");
+    assert_eq!(report.files[0].kind, Some(familiar::knowledge::DocKind::Lorebook));
+    let hits = search(&studio, "the troll who guards the bridge", 1, Mode::Hybrid).await;
+    assert_eq!(hits[0].document, "card.json");
+    assert_eq!(hits[0].location, "section Tollo the bridge troll");
+    assert_eq!(hits[0].title.as_deref(), Some("Wrenmoor"), "the lorebook's name is the document's title");
+    // A card without a lorebook says so.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "plain.json", v3_card("Nobody").as_bytes());
+    let report =
+        api::add_to_knowledge_base(&studio, "jargon", &[plain], &|_| {}, &CancelToken::default()).await.unwrap();
+    assert!(report.files[0].error.as_deref().unwrap().contains("the card has no lorebook"), "{report:#?}");
+}

@@ -156,7 +156,8 @@ fn exp(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E).round();
+    // floor(x + 0.5), not round(): `round` has no vector instruction and would stop vectorisation.
+    let n = x.mul_add(LOG2E, 0.5).floor();
     let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
     let p = r.mul_add(1.0 / 720.0, 1.0 / 120.0);
     let p = r.mul_add(p, 1.0 / 24.0);
@@ -164,7 +165,8 @@ fn exp(x: f32) -> f32 {
     let p = r.mul_add(p, 0.5);
     let p = r.mul_add(p, 1.0);
     let p = r.mul_add(p, 1.0);
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // wrapping_add: no overflow check (debug builds keep them), so the loop vectorises.
+    p * f32::from_bits(((n as i32).wrapping_add(127) as u32) << 23)
 }
 
 /// erf to 1.5e-7 (Abramowitz and Stegun 7.1.26).
@@ -195,44 +197,38 @@ fn relu(xs: &mut [f32]) {
     xs.iter_mut().for_each(|x| *x = x.max(0.0));
 }
 
-/// One head's attention over one text: `rows` are the text's [q | k | v]
-/// rows (each `3·h` wide), the head's slice starts at `at`; writes [len, d].
+/// Softmax of each row of `scores` ([rows, width]), in place.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
-fn head_attention(rows: &[f32], h: usize, at: usize, d: usize, scale: f32, out: &mut [f32]) {
-    let len = rows.len() / (3 * h);
-    let part = |i: usize, p: usize| &rows[i * 3 * h + p * h + at..i * 3 * h + p * h + at + d];
-    // Keys transposed to [d, len]: a query's scores are then d vector sweeps over `len`.
-    let mut keys_t = vec![0f32; d * len];
-    for j in 0..len {
-        for (k, v) in part(j, 1).iter().enumerate() {
-            keys_t[k * len + j] = *v;
-        }
-    }
-    let mut scores = vec![0f32; len];
-    for i in 0..len {
-        let q = part(i, 0);
-        scores.iter_mut().for_each(|s| *s = 0.0);
-        for (k, &qk) in q.iter().enumerate() {
-            let qk = qk * scale;
-            for (s, kt) in scores.iter_mut().zip(&keys_t[k * len..(k + 1) * len]) {
-                *s = qk.mul_add(*kt, *s);
-            }
-        }
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+fn softmax_rows(scores: &mut [f32], width: usize) {
+    for row in scores.chunks_exact_mut(width) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
-        for s in scores.iter_mut() {
+        for s in row.iter_mut() {
             *s = exp(*s - max);
             sum += *s;
         }
         let inv = 1.0 / sum;
-        let o = &mut out[i * d..(i + 1) * d];
-        for (j, &w) in scores.iter().enumerate() {
-            let w = w * inv;
-            for (ov, vv) in o.iter_mut().zip(part(j, 2)) {
-                *ov = w.mul_add(*vv, *ov);
-            }
+        row.iter_mut().for_each(|s| *s *= inv);
+    }
+}
+
+/// One head's attention over one text: `rows` are the text's [q | k | v]
+/// rows (each `3·h` wide), the head's slice starts at `at`. Returns [len, d]:
+/// softmax(Q·Kᵀ·scale)·V, both products on the packed kernel.
+fn head_attention(rows: &[f32], h: usize, at: usize, d: usize, scale: f32) -> Result<Vec<f32>, InferError> {
+    let len = rows.len() / (3 * h);
+    let (mut q, mut keys_t, mut v) = (vec![0f32; len * d], vec![0f32; d * len], vec![0f32; len * d]);
+    for (i, row) in rows.chunks_exact(3 * h).enumerate() {
+        let (qi, ki, vi) = (&row[at..at + d], &row[h + at..h + at + d], &row[2 * h + at..2 * h + at + d]);
+        q[i * d..(i + 1) * d].iter_mut().zip(qi).for_each(|(o, x)| *o = x * scale);
+        v[i * d..(i + 1) * d].copy_from_slice(vi);
+        for (k, x) in ki.iter().enumerate() {
+            keys_t[k * len + i] = *x;
         }
     }
+    let mut scores = crate::gemm::Packed::new(&keys_t, d, len).and_then(|k| k.product(&q, len)).map_err(err)?;
+    softmax_rows(&mut scores, len);
+    crate::gemm::Packed::new(&v, len, d).and_then(|v| v.product(&scores, len)).map_err(err)
 }
 
 impl Bert {
@@ -317,7 +313,7 @@ impl Bert {
         self.norm.apply(&mut x, eps);
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&x, n)?;
-            let context = self.attention(&qkv, &offsets);
+            let context = self.attention(&qkv, &offsets)?;
             let mut attended = layer.out.forward(&context, n)?;
             attended.par_iter_mut().zip(&x).for_each(|(a, r)| *a += r);
             layer.norm1.apply(&mut attended, eps);
@@ -338,7 +334,7 @@ impl Bert {
 
     /// Self-attention of each text over its own tokens: `qkv` rows are
     /// [q | k | v]; returns the context rows, heads side by side.
-    fn attention(&self, qkv: &[f32], offsets: &[usize]) -> Vec<f32> {
+    fn attention(&self, qkv: &[f32], offsets: &[usize]) -> Result<Vec<f32>, InferError> {
         let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
         let d = h / heads;
@@ -351,11 +347,9 @@ impl Bert {
             .par_iter()
             .map(|&(t, hd)| {
                 let (from, len) = (offsets[t], offsets[t + 1] - offsets[t]);
-                let mut out = vec![0f32; len * d];
-                head_attention(&qkv[from * 3 * h..(from + len) * 3 * h], h, hd * d, d, scale, &mut out);
-                out
+                head_attention(&qkv[from * 3 * h..(from + len) * 3 * h], h, hd * d, d, scale)
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut context = vec![0f32; n * h];
         for (&(t, hd), part) in jobs.iter().zip(parts) {
             for (i, r) in part.chunks_exact(d).enumerate() {
@@ -363,7 +357,7 @@ impl Bert {
                 context[at..at + d].copy_from_slice(r);
             }
         }
-        context
+        Ok(context)
     }
 }
 

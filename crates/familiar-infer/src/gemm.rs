@@ -100,6 +100,18 @@ impl Packed {
         Ok(y)
     }
 
+    /// `x` · W on the calling thread (for small products inside parallel work).
+    pub fn product(&self, x: &[f32], rows: usize) -> Result<Vec<f32>, candle_core::Error> {
+        match &self.fallback {
+            Some(w) => Tensor::from_slice(x, (rows, self.inputs), &Device::Cpu)?.matmul(w)?.flatten_all()?.to_vec1(),
+            None => {
+                let mut y = vec![0f32; rows * self.outputs];
+                self.rows(x, rows, 0..self.panels(), &mut y, self.outputs);
+                Ok(y)
+            }
+        }
+    }
+
     fn panels(&self) -> usize {
         self.outputs.div_ceil(NR)
     }
@@ -197,4 +209,3 @@ mod tests {
         }
     }
 }
-

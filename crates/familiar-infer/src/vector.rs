@@ -153,6 +153,33 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// For each row of `data`, the centroid with the highest inner product:
+/// rows × centroids as one matrix product, in blocks.
+fn assign(data: &[f32], dim: usize, centroids: &[f32]) -> Vec<usize> {
+    let cells = centroids.len() / dim;
+    let mut transposed = vec![0f32; dim * cells];
+    for (c, centroid) in centroids.chunks_exact(dim).enumerate() {
+        for (d, v) in centroid.iter().enumerate() {
+            transposed[d * cells + c] = *v;
+        }
+    }
+    let argmax = |scores: &[f32]| {
+        scores.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (c, &s)| if s > best.1 { (c, s) } else { best }).0
+    };
+    let Ok(packed) = crate::gemm::Packed::new(&transposed, dim, cells) else {
+        return data.par_chunks(dim).map(|v| nearest(centroids, dim, v)).collect();
+    };
+    let zero = vec![0f32; cells];
+    let mut out = Vec::with_capacity(data.len() / dim);
+    for block in data.chunks(4096 * dim) {
+        match packed.forward(block, block.len() / dim, &zero) {
+            Ok(scores) => out.extend(scores.chunks_exact(cells).map(argmax)),
+            Err(_) => out.extend(block.par_chunks(dim).map(|v| nearest(centroids, dim, v)).collect::<Vec<_>>()),
+        }
+    }
+    out
+}
+
 fn nearest(centroids: &[f32], dim: usize, v: &[f32]) -> usize {
     let mut best = (0, f32::NEG_INFINITY);
     for (c, centroid) in centroids.chunks_exact(dim).enumerate() {
@@ -177,18 +204,19 @@ impl IvfIndex {
         let (n, dim) = (flat.len(), flat.dim);
         let cells = cells.clamp(1, n.max(1));
         let mut state = seed;
-        // Training sample: up to 64 vectors per cell.
-        let sample: Vec<usize> = if n <= cells * 64 {
+        // Training sample: up to 40 vectors per cell.
+        let sample: Vec<usize> = if n <= cells * 40 {
             (0..n).collect()
         } else {
-            (0..cells * 64).map(|_| (splitmix(&mut state) % n as u64) as usize).collect()
+            (0..cells * 40).map(|_| (splitmix(&mut state) % n as u64) as usize).collect()
         };
         let mut centroids: Vec<f32> = Vec::with_capacity(cells * dim);
         for i in 0..cells {
             centroids.extend_from_slice(flat.row(sample[(i * sample.len()) / cells]));
         }
-        for _ in 0..12 {
-            let assigned: Vec<usize> = sample.par_iter().map(|&r| nearest(&centroids, dim, flat.row(r))).collect();
+        let training: Vec<f32> = sample.iter().flat_map(|&r| flat.row(r).iter().copied()).collect();
+        for _ in 0..10 {
+            let assigned = assign(&training, dim, &centroids);
             let mut sums = vec![0f32; cells * dim];
             let mut counts = vec![0usize; cells];
             for (&r, &c) in sample.iter().zip(&assigned) {
@@ -208,7 +236,7 @@ impl IvfIndex {
             }
             centroids = sums;
         }
-        let assigned: Vec<usize> = (0..n).into_par_iter().map(|r| nearest(&centroids, dim, flat.row(r))).collect();
+        let assigned = assign(&flat.data, dim, &centroids);
         let mut offsets = vec![0usize; cells + 1];
         for &c in &assigned {
             offsets[c + 1] += 1;
@@ -225,7 +253,8 @@ impl IvfIndex {
             rows[at] = r as u32;
             data[at * dim..(at + 1) * dim].copy_from_slice(flat.row(r));
         }
-        let nprobe = (cells / 16).max(8).min(cells);
+        // A sixteenth of the cells, and at least 48: small indexes need relatively more.
+        let nprobe = (cells / 16).max(48).min(cells);
         IvfIndex { dim, centroids, offsets, rows, data, nprobe }
     }
 
