@@ -9,11 +9,40 @@ use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use super::extract::Extracted;
 
 /// Sizes text in the embedding model's tokens (without special tokens).
-pub struct TokenSizer<'a>(pub &'a tokenizers::Tokenizer);
+///
+/// The splitter measures many overlapping candidates, so a BERT-style
+/// tokenizer (whose pre-tokenizer splits at whitespace first, so a text's
+/// count is the sum of its words' counts) is measured word by word through a
+/// cache; other tokenizers encode the whole candidate.
+pub struct TokenSizer<'a> {
+    tokenizer: &'a tokenizers::Tokenizer,
+    words: Option<std::cell::RefCell<std::collections::HashMap<String, usize>>>,
+}
 
-impl TokenSizer<'_> {
+impl<'a> TokenSizer<'a> {
+    pub fn new(tokenizer: &'a tokenizers::Tokenizer) -> TokenSizer<'a> {
+        use tokenizers::PreTokenizerWrapper;
+        let by_word = matches!(tokenizer.get_pre_tokenizer(), Some(PreTokenizerWrapper::BertPreTokenizer(_)));
+        TokenSizer { tokenizer, words: by_word.then(Default::default) }
+    }
+
+    fn encode(&self, text: &str) -> usize {
+        self.tokenizer.encode_fast(text, false).map(|e| e.len()).unwrap_or_else(|_| text.len().div_ceil(4))
+    }
+
     pub fn count(&self, text: &str) -> usize {
-        self.0.encode_fast(text, false).map(|e| e.len()).unwrap_or_else(|_| text.len().div_ceil(4))
+        let Some(words) = &self.words else { return self.encode(text) };
+        let mut cache = words.borrow_mut();
+        text.split_whitespace()
+            .map(|w| match cache.get(w) {
+                Some(&n) => n,
+                None => {
+                    let n = self.encode(w);
+                    cache.insert(w.to_owned(), n);
+                    n
+                }
+            })
+            .sum()
     }
 }
 
@@ -46,10 +75,10 @@ impl Piece {
 
 /// Cuts a document into pieces.
 pub fn split(doc: &Extracted, tokenizer: &tokenizers::Tokenizer, max_tokens: usize, overlap: usize) -> Vec<Piece> {
-    let sizer = TokenSizer(tokenizer);
+    let sizer = TokenSizer::new(tokenizer);
     let config = || {
         ChunkConfig::new(max_tokens)
-            .with_sizer(TokenSizer(tokenizer))
+            .with_sizer(TokenSizer::new(tokenizer))
             .with_overlap(overlap.min(max_tokens.saturating_sub(1)))
             .expect("overlap below capacity")
     };
@@ -75,4 +104,24 @@ pub fn split(doc: &Extracted, tokenizer: &tokenizers::Tokenizer, max_tokens: usi
         }
     }
     pieces
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counting_word_by_word_agrees_with_the_tokenizer() {
+        let path = crate::models::bundled_embedding_dir().expect("run scripts/fetch-models.sh").join("tokenizer.json");
+        let mut tokenizer = tokenizers::Tokenizer::from_file(path).unwrap();
+        // As the embedding engine hands it out: no padding, no truncation.
+        tokenizer.with_padding(None).with_truncation(None).unwrap();
+        let sizer = super::TokenSizer::new(&tokenizer);
+        assert!(sizer.words.is_some(), "MiniLM's tokenizer is BERT-style");
+        for text in
+            ["Hello, world!", "Café déjà-vu: naïve (résumé) x86_64 foo.bar", "東京は 日本の首都", "  a\tb\n\nc  ", ""]
+        {
+            let whole = tokenizer.encode_fast(text, false).unwrap().len();
+            assert_eq!(sizer.count(text), whole, "{text:?}");
+            assert_eq!(sizer.count(text), whole, "{text:?} (cached)");
+        }
+    }
 }
