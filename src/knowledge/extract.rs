@@ -97,6 +97,11 @@ pub enum ExtractError {
     Corrupt(&'static str, String),
     #[error("no text could be found in it{0}")]
     NoText(&'static str),
+    /// A parser panicked on the file's content.
+    #[error("the file could not be parsed (the reader stopped on malformed content)")]
+    Crashed,
+    #[error("cannot start a reader thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Extracts the text of a document whose file is called `name`.

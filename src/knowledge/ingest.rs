@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::chunk::{self, Piece};
-use super::extract::{self, DocKind, Extracted, MAX_DOCUMENT_BYTES};
+use super::extract::{self, DocKind, ExtractError, Extracted, MAX_DOCUMENT_BYTES};
 use super::{KnowledgeBase, KnowledgeError, KnowledgeStore, NewChunk, NewDocument};
 
 /// Chunks embedded per request to the model thread (progress granularity).
@@ -115,10 +115,10 @@ async fn read_document(
     bytes: Vec<u8>,
     engine: EmbeddingEngine,
     kb: &KnowledgeBase,
-) -> Result<(Extracted, Vec<Piece>), String> {
+) -> Result<(Extracted, Vec<Piece>), ExtractError> {
     let (chunk_tokens, overlap) = (kb.chunk_tokens, kb.overlap_tokens);
     let work = move || {
-        let doc = extract::extract(&name, &bytes).map_err(|e| e.to_string())?;
+        let doc = extract::extract(&name, &bytes)?;
         let pieces = chunk::split(&doc, engine.tokenizer(), chunk_tokens, overlap);
         Ok((doc, pieces))
     };
@@ -128,12 +128,12 @@ async fn read_document(
             // Parsers recurse; a deep stack turns hostile nesting into an error, not a crash.
             .stack_size(64 << 20)
             .spawn(work)
-            .map_err(|e| format!("cannot start a reader thread: {e}"))?
+            .map_err(ExtractError::Thread)?
             .join()
-            .map_err(|_| "the file could not be parsed (the reader stopped on malformed content)".to_owned())?
+            .map_err(|_| ExtractError::Crashed)?
     })
     .await;
-    joined.map_err(|e| format!("the reader stopped unexpectedly: {e}"))?
+    joined.map_err(|_| ExtractError::Crashed)?
 }
 
 /// The name of the threads that parse documents.
@@ -216,10 +216,10 @@ async fn ingest_one(
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let kind = DocKind::from_name(&name);
     if kind.is_none() {
-        return Ok(failed(file, None, extract::ExtractError::Unsupported));
+        return Ok(failed(file, None, ExtractError::Unsupported));
     }
     match std::fs::metadata(file) {
-        Ok(m) if m.len() > MAX_DOCUMENT_BYTES as u64 => return Ok(failed(file, kind, extract::ExtractError::TooLarge)),
+        Ok(m) if m.len() > MAX_DOCUMENT_BYTES as u64 => return Ok(failed(file, kind, ExtractError::TooLarge)),
         Err(e) => return Ok(failed(file, kind, format!("cannot read it: {e}"))),
         Ok(_) => {}
     }

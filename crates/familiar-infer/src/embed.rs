@@ -7,7 +7,7 @@
 //! [`EmbeddingEngine`] owns one model on its own thread; requests carry their
 //! reply channel and are cancellable between batches.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, mpsc};
 
 use candle_core::{DType, Device, Tensor};
@@ -153,11 +153,6 @@ impl Embedder {
         self.max_tokens
     }
 
-    /// The model's tokenizer (for sizing chunks in the model's own tokens).
-    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
-        &self.tokenizer
-    }
-
     fn ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, InferError> {
         let encodings = self
             .tokenizer
@@ -269,7 +264,6 @@ pub struct EmbeddingEngine {
     tokenizer: Arc<tokenizers::Tokenizer>,
     dim: usize,
     max_tokens: usize,
-    dir: PathBuf,
 }
 
 impl EmbeddingEngine {
@@ -302,7 +296,7 @@ impl EmbeddingEngine {
             .map_err(|e| InferError::Io(format!("cannot start the embedding thread: {e}")))?;
         let (tokenizer, dim, max_tokens) =
             ready_rx.recv().map_err(|_| InferError::Model("the embedding thread stopped while loading".into()))??;
-        Ok(EmbeddingEngine { jobs, tokenizer: Arc::new(tokenizer), dim, max_tokens, dir: dir.to_path_buf() })
+        Ok(EmbeddingEngine { jobs, tokenizer: Arc::new(tokenizer), dim, max_tokens })
     }
 
     /// Embeds texts on the model's thread (blocking the caller).
@@ -327,10 +321,5 @@ impl EmbeddingEngine {
     /// The longest input in tokens.
     pub fn max_tokens(&self) -> usize {
         self.max_tokens
-    }
-
-    /// The folder the model was loaded from.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }

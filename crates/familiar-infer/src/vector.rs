@@ -312,25 +312,6 @@ impl VectorIndex {
             VectorIndex::Ivf(ivf) => ivf.search(query, k),
         }
     }
-
-    pub fn len(&self) -> usize {
-        match self {
-            VectorIndex::Exact(flat) => flat.len(),
-            VectorIndex::Ivf(ivf) => ivf.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `exact` or `ivf`, for reports.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            VectorIndex::Exact(_) => "exact",
-            VectorIndex::Ivf(_) => "ivf",
-        }
-    }
 }
 
 #[cfg(test)]
