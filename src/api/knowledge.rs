@@ -150,21 +150,34 @@ pub async fn search_knowledge(
         let vectors = vectors(studio, &kb).await?;
         targets.push(Target { kb, vectors });
     }
-    let mut embedded = Vec::new();
-    for text in queries.iter().filter(|q| !q.trim().is_empty()) {
-        let mut per_target = Vec::new();
-        if options.mode != knowledge::Mode::Bm25 {
-            for t in &targets {
-                let engine = embedder_of(studio, &t.kb).await?;
-                let input = format!("{}{text}", knowledge::prefixes(&t.kb.embedding_model).0);
-                let v = tokio::task::spawn_blocking(move || engine.embed(vec![input], &CancelToken::default()))
-                    .await
-                    .map_err(|e| Error::Invalid(format!("the embedding thread stopped unexpectedly: {e}")))??;
-                per_target.extend(v);
+    let texts: Vec<&String> = queries.iter().filter(|q| !q.trim().is_empty()).collect();
+    // Every query embedded in one call per embedding model (bases usually share one).
+    let mut by_model: HashMap<&str, Vec<Vec<f32>>> = HashMap::new();
+    if options.mode != knowledge::Mode::Bm25 {
+        for t in &targets {
+            let model = t.kb.embedding_model.as_str();
+            if by_model.contains_key(model) || texts.is_empty() {
+                continue;
             }
+            let engine = embedder_of(studio, &t.kb).await?;
+            let inputs: Vec<String> = texts.iter().map(|q| format!("{}{q}", knowledge::prefixes(model).0)).collect();
+            let vectors = tokio::task::spawn_blocking(move || engine.embed(inputs, &CancelToken::default()))
+                .await
+                .map_err(|e| Error::Invalid(format!("the embedding thread stopped unexpectedly: {e}")))??;
+            by_model.insert(model, vectors);
         }
-        embedded.push(Query { text: text.clone(), vectors: per_target });
     }
+    let embedded: Vec<Query> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Query {
+            text: (*text).clone(),
+            vectors: targets
+                .iter()
+                .filter_map(|t| by_model.get(t.kb.embedding_model.as_str()).map(|v| v[i].clone()))
+                .collect(),
+        })
+        .collect();
     if embedded.is_empty() {
         return Err(Error::Invalid("the search query is empty".into()));
     }
