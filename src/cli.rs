@@ -697,14 +697,26 @@ async fn chat_command(studio: &Studio, j: bool, args: ChatArgs) -> api::Result<(
     Ok(())
 }
 
-/// Prints the sources a reply was given, as `[1] manual.pdf, page 4`.
+/// Prints the sources a reply was given, as `[1] manual.pdf, page 4`;
+/// chunks from the same place share one line (`[1, 3] …`).
 fn print_citations(citations: &[api::Citation]) {
     if citations.is_empty() {
         return;
     }
-    println!("Sources:");
+    let mut places: Vec<(Vec<usize>, &api::Citation)> = Vec::new();
     for c in citations {
-        println!("  [{}] {}, {} ({})", c.n, c.document, c.location, c.base);
+        match places
+            .iter_mut()
+            .find(|(_, p)| (&p.base, &p.document, &p.location) == (&c.base, &c.document, &c.location))
+        {
+            Some((numbers, _)) => numbers.push(c.n),
+            None => places.push((vec![c.n], c)),
+        }
+    }
+    println!("Sources:");
+    for (numbers, c) in places {
+        let numbers: Vec<String> = numbers.iter().map(usize::to_string).collect();
+        println!("  [{}] {}, {} ({})", numbers.join(", "), c.document, c.location, c.base);
     }
 }
 
