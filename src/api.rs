@@ -498,8 +498,12 @@ pub async fn install_sample_knowledge(
     for sample in samples::SAMPLES.iter().filter(|s| !s.knowledge.is_empty()) {
         let agent = sample.agent()?;
         let Some(base) = agent.spec().familiar.knowledge.first().map(|k| k.name.clone()) else { continue };
-        if list_knowledge_bases(studio).await?.iter().all(|b| b.name != base) {
-            create_knowledge_base(studio, &base, KnowledgeOptions::default()).await?;
+        match (crate::knowledge::KnowledgeStore { pool: studio.store.pool() }).get(&base).await {
+            Ok(_) => {}
+            Err(KnowledgeError::NoBase(_)) => {
+                create_knowledge_base(studio, &base, KnowledgeOptions::default()).await?;
+            }
+            Err(e) => return Err(e.into()),
         }
         let dir = studio.home.join("knowledge").join(sample.slug);
         std::fs::create_dir_all(&dir).map_err(|source| io("could not create", &dir, source))?;

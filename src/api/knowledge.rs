@@ -144,9 +144,23 @@ pub async fn search_knowledge(
     options: &SearchOptions,
 ) -> Result<Vec<Hit>> {
     let store = store(studio);
-    let mut targets = Vec::new();
+    let mut kbs = Vec::new();
     for name in bases {
-        let kb = store.get(name).await?;
+        kbs.push(store.get(name).await?);
+    }
+    search_bases(studio, kbs, queries, options).await
+}
+
+/// [`search_knowledge`] over bases already looked up.
+async fn search_bases(
+    studio: &Studio,
+    kbs: Vec<KnowledgeBase>,
+    queries: &[String],
+    options: &SearchOptions,
+) -> Result<Vec<Hit>> {
+    let store = store(studio);
+    let mut targets = Vec::new();
+    for kb in kbs {
         let vectors = vectors(studio, &kb).await?;
         targets.push(Target { kb, vectors });
     }
@@ -272,7 +286,7 @@ pub(super) async fn references_for_turn(
     let mut bases = Vec::new();
     for k in &spec.familiar.knowledge {
         match store.get(&k.name).await {
-            Ok(_) => bases.push(k.name.clone()),
+            Ok(kb) => bases.push(kb),
             // A base deleted since it was attached answers nothing; the chat goes on.
             Err(KnowledgeError::NoBase(_)) => {}
             Err(e) => return Err(e.into()),
@@ -283,7 +297,7 @@ pub(super) async fn references_for_turn(
         return Ok(Vec::new());
     }
     let options = SearchOptions { limit: TURN_HITS, mode: knowledge::Mode::Hybrid, mmr: Some(0.7) };
-    let hits = search_knowledge(studio, &bases, &queries, &options).await?;
+    let hits = search_bases(studio, bases, &queries, &options).await?;
     Ok(hits
         .into_iter()
         .enumerate()

@@ -375,22 +375,27 @@ impl KnowledgeStore<'_> {
 
     /// Chunks by id, in the order asked.
     pub async fn chunks(&self, ids: &[i64]) -> Result<Vec<(Chunk, Document, Vec<f32>)>, KnowledgeError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let row = sqlx::query(
-                "SELECT c.*, d.id AS doc_id, d.path, d.name, d.kind, d.title, d.sha256, d.size, d.chunk_count, d.added_at
-                 FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id WHERE c.id = ?",
-            )
-            .bind(id)
-            .fetch_optional(self.pool)
-            .await?;
-            let Some(row) = row else { continue };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT c.*, d.id AS doc_id, d.path, d.name, d.kind, d.title, d.sha256, d.size, d.chunk_count, d.added_at
+             FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id WHERE c.id IN ({placeholders})"
+        );
+        // Only `?` placeholders are formatted in; every id is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(id);
+        }
+        let mut found = std::collections::HashMap::new();
+        for row in q.fetch_all(self.pool).await? {
             let chunk = chunk_row(&row)?;
             let doc = document_row(&row, "doc_id")?;
             let embedding = blob_to_vector(&row.try_get::<Vec<u8>, _>("embedding")?);
-            out.push((chunk, doc, embedding));
+            found.insert(chunk.id, (chunk, doc, embedding));
         }
-        Ok(out)
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// BM25 over the chunks of `kbs`: (chunk id, score; higher is better).

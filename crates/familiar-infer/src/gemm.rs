@@ -58,10 +58,7 @@ impl Packed {
     pub fn forward(&self, x: &[f32], rows: usize, bias: &[f32]) -> Result<Vec<f32>, candle_core::Error> {
         let (k, n) = (self.inputs, self.outputs);
         let mut y = match &self.fallback {
-            Some(w) => {
-                let x = Tensor::from_slice(x, (rows, k), &Device::Cpu)?;
-                x.matmul(w)?.flatten_all()?.to_vec1::<f32>()?
-            }
+            Some(_) => self.product(x, rows)?,
             None if rows > ROWS_PER_TASK => {
                 // Many rows: tasks take blocks of rows, all columns.
                 let mut y = vec![0f32; rows * n];
