@@ -1,0 +1,139 @@
+//! The local chain: an anvil node that the studio starts as a child process on
+//! 127.0.0.1, with its state saved in the data folder so that tokens survive a
+//! restart. anvil comes from the npm package `@foundry-rs/anvil`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The chain id anvil uses.
+pub const LOCAL_CHAIN_ID: u64 = 31337;
+
+/// anvil's first development key (public knowledge: used only on the local chain,
+/// to deploy the contract and to fund the user's wallets there).
+pub const DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(
+        "anvil was not found: run `npm ci --prefix contracts` (it installs @foundry-rs/anvil), put anvil on PATH, or set FAMILIAR_ANVIL"
+    )]
+    NoAnvil,
+    #[error("anvil did not start: {0}")]
+    Start(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+/// Where the anvil binary is: `$FAMILIAR_ANVIL`, the npm package in this
+/// source tree, or `anvil` on PATH.
+pub fn anvil_binary() -> Result<PathBuf, NodeError> {
+    if let Some(path) = std::env::var_os("FAMILIAR_ANVIL") {
+        return Ok(PathBuf::from(path));
+    }
+    let contracts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/node_modules/@foundry-rs");
+    for platform in ["anvil-linux-amd64", "anvil-linux-arm64", "anvil-darwin-arm64", "anvil-darwin-amd64"] {
+        let candidate = contracts.join(platform).join("bin/anvil");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("anvil"))
+        .find(|p| p.is_file());
+    on_path.ok_or(NodeError::NoAnvil)
+}
+
+/// A running local node, as recorded in `<dir>/node.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LocalNode {
+    pub pid: u32,
+    pub port: u16,
+}
+
+impl LocalNode {
+    pub fn rpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The node recorded in `dir`, if its process still runs.
+    pub fn running(dir: &Path) -> Option<LocalNode> {
+        let node: LocalNode = serde_json::from_slice(&std::fs::read(dir.join("node.json")).ok()?).ok()?;
+        Path::new(&format!("/proc/{}", node.pid)).exists().then_some(node)
+    }
+
+    /// Starts anvil in its own process group (it outlives the command that
+    /// started it; [`LocalNode::stop`] ends it), on a free loopback port, with
+    /// its state loaded from and saved to `dir/state.json` every second.
+    pub fn start(dir: &Path, port: Option<u16>) -> Result<LocalNode, NodeError> {
+        if let Some(node) = LocalNode::running(dir) {
+            return Ok(node);
+        }
+        let anvil = anvil_binary()?;
+        let io = |what: &str, e| NodeError::Io(format!("{what} {}", dir.display()), e);
+        std::fs::create_dir_all(dir).map_err(|e| io("could not create", e))?;
+        let port = match port {
+            Some(p) => p,
+            None => free_port().map_err(|e| io("no free port for", e))?,
+        };
+        let log = std::fs::File::create(dir.join("anvil.log")).map_err(|e| io("could not write the log in", e))?;
+        let log2 = log.try_clone().map_err(|e| io("could not write the log in", e))?;
+        let mut command = Command::new(&anvil);
+        command
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+            .args(["--state-interval", "1", "--state"])
+            .arg(dir.join("state.json"))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let mut child = command.spawn().map_err(|e| NodeError::Start(format!("{}: {e}", anvil.display())))?;
+        let node = LocalNode { pid: child.id(), port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(dir.join("anvil.log")).unwrap_or_default();
+                return Err(NodeError::Start(format!("it exited ({status}): {}", log.trim())));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(NodeError::Start("it did not listen within 30 s".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let record = serde_json::to_vec(&node).unwrap_or_default();
+        std::fs::write(dir.join("node.json"), record).map_err(|e| io("could not record the node in", e))?;
+        Ok(node)
+    }
+
+    /// Stops the node (SIGTERM, so anvil saves its state) and waits for it.
+    pub fn stop(dir: &Path) -> Result<bool, NodeError> {
+        let Some(node) = LocalNode::running(dir) else {
+            return Ok(false);
+        };
+        let _ = Command::new("kill").arg(node.pid.to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Path::new(&format!("/proc/{}", node.pid)).exists() && Instant::now() < deadline {
+            // A zombie of ours (started by this process) is reaped by nobody: stop waiting for it.
+            if std::fs::read_to_string(format!("/proc/{}/stat", node.pid)).is_ok_and(|s| s.contains(") Z ")) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_file(dir.join("node.json"));
+        Ok(true)
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
