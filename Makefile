@@ -18,6 +18,7 @@ run: deps build
 	$(FAMILIAR) chat lena
 
 test: deps
+	node contracts/compile.js --check
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test --workspace --locked

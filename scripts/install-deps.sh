@@ -28,6 +28,21 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# Node.js and npm: the contract compiler (solc-js) and the local chain (anvil) come from npm.
+if ! command -v npm >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "Installing Debian packages: nodejs npm"
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+    $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq nodejs npm
+fi
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if ! cmp -s "$here/contracts/package-lock.json" "$here/contracts/node_modules/.familiar-lock" 2>/dev/null; then
+    echo "Installing the contract toolchain (solc-js, OpenZeppelin, anvil) from npm"
+    npm ci --prefix "$here/contracts" --no-audit --no-fund --loglevel=error
+    cp "$here/contracts/package-lock.json" "$here/contracts/node_modules/.familiar-lock"
+fi
+
 need="1.94"
 have=$(rustc --version | awk '{print $2}')
 if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then

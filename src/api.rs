@@ -20,6 +20,7 @@ use crate::package::{self, PackageError, PackageId};
 use crate::store::{AgentSummary, Store, StoreError, VersionInfo};
 use crate::{paths, samples};
 
+pub mod chain;
 mod knowledge;
 pub use knowledge::{
     Citation, KnowledgeOptions, add_to_knowledge_base, attach_knowledge, create_knowledge_base, detach_knowledge,
@@ -67,6 +68,35 @@ pub enum Error {
     /// A knowledge base could not be created, filled or searched.
     #[error(transparent)]
     Knowledge(#[from] crate::knowledge::KnowledgeError),
+    /// The chain could not be reached, or refused a transaction.
+    #[error(transparent)]
+    Chain(#[from] familiar_chain::ChainError),
+    /// A wallet could not be created, found or unlocked.
+    #[error(transparent)]
+    Wallet(#[from] familiar_chain::WalletError),
+    /// The local chain could not be started.
+    #[error(transparent)]
+    Node(#[from] familiar_chain::NodeError),
+    /// No gateway returned the package, or pinning failed.
+    #[error(transparent)]
+    Gateway(#[from] familiar_chain::gateway::GatewayError),
+    /// A token URI does not name a package by its content.
+    #[error(transparent)]
+    TokenUri(#[from] familiar_chain::uri::UriError),
+    /// What the chain says about a token does not hold together.
+    #[error("refusing the token: {0}")]
+    Provenance(String),
+    /// A mint was recorded but not confirmed; running it again finishes it.
+    #[error("the mint of token {token} was recorded but not confirmed ({reason}); run the same mint again: it finishes this one and never mints twice")]
+    MintInterrupted {
+        /// The token id.
+        token: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The user declined the transaction after seeing its cost.
+    #[error("declined: nothing was sent")]
+    Declined,
 }
 
 /// Stable error codes a front end may branch on.
@@ -91,6 +121,14 @@ pub enum ErrorCode {
     DownloadInterrupted,
     /// The user cancelled; running the same command again finishes the job.
     Cancelled,
+    /// The wallet's passphrase is wrong.
+    WrongPassphrase,
+    /// No wallet exists yet, or the one named does not.
+    NoWallet,
+    /// The chain cannot be reached (not started, wrong URL, down).
+    ChainUnavailable,
+    /// The chain refused the transaction (the message says why).
+    Rejected,
 }
 
 impl Error {
@@ -116,6 +154,18 @@ impl Error {
             Error::Knowledge(KnowledgeError::Infer(_)) => ErrorCode::ModelFailed,
             Error::Knowledge(KnowledgeError::Cancelled) => ErrorCode::Cancelled,
             Error::Knowledge(_) => ErrorCode::InvalidInput,
+            Error::Wallet(familiar_chain::WalletError::WrongPassphrase(_)) => ErrorCode::WrongPassphrase,
+            Error::Wallet(familiar_chain::WalletError::NoWallet | familiar_chain::WalletError::NotFound(..)) => {
+                ErrorCode::NoWallet
+            }
+            Error::Wallet(familiar_chain::WalletError::Io(..)) => ErrorCode::Storage,
+            Error::Wallet(_) => ErrorCode::InvalidInput,
+            Error::Chain(e) if e.is_unreachable() => ErrorCode::ChainUnavailable,
+            Error::Chain(familiar_chain::ChainError::WrongChain { .. }) | Error::Node(_) => ErrorCode::ChainUnavailable,
+            Error::MintInterrupted { .. } => ErrorCode::ChainUnavailable,
+            Error::Chain(_) => ErrorCode::Rejected,
+            Error::Gateway(_) | Error::TokenUri(_) | Error::Provenance(_) => ErrorCode::VerificationFailed,
+            Error::Declined => ErrorCode::Cancelled,
         }
     }
 }

@@ -11,6 +11,8 @@ use serde_json::json;
 use crate::agent::{ExportFormat, ImportOptions};
 use crate::api::{self, Studio};
 
+mod chain;
+
 #[derive(Parser)]
 #[command(name = "familiar", version, about = "A local-first studio for AI agents")]
 pub struct Cli {
@@ -48,7 +50,19 @@ enum Command {
     /// Knowledge bases: documents an agent answers from, with citations
     #[command(subcommand)]
     Kb(KbCommand),
-    /// Serve an OpenAI-compatible API on 127.0.0.1 (each agent is a model)
+    /// Wallets: create, import, addresses, balance
+    #[command(subcommand)]
+    Wallet(chain::WalletCommand),
+    /// The chain: start and stop the local one, status, choose another network
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Mint an agent as an ERC-721 token whose content hash pins its package
+    Mint(chain::MintArgs),
+    /// The marketplace: list minted agents, sell, cancel, buy, import
+    #[command(subcommand)]
+    Market(chain::MarketCommand),
+    /// Serve an OpenAI-compatible API on 127.0.0.1 (each agent is a model),
+    /// and the packages this studio minted at /ipfs/<cid>
     Serve {
         /// Port (0 picks a free one)
         #[arg(long, default_value_t = 8080)]
@@ -387,6 +401,26 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             studio.close().await;
         }
         Command::Package(command) => package_command(j, command).await?,
+        Command::Wallet(command) => {
+            let studio = Studio::open_default().await?;
+            chain::wallet_command(&studio, j, command).await?;
+            studio.close().await;
+        }
+        Command::Chain(command) => {
+            let studio = Studio::open_default().await?;
+            chain::chain_command(&studio, j, command).await?;
+            studio.close().await;
+        }
+        Command::Mint(args) => {
+            let studio = Studio::open_default().await?;
+            chain::mint_command(&studio, j, args).await?;
+            studio.close().await;
+        }
+        Command::Market(command) => {
+            let studio = Studio::open_default().await?;
+            chain::market_command(&studio, j, command).await?;
+            studio.close().await;
+        }
     }
     Ok(())
 }

@@ -12,6 +12,11 @@
 //! title, path, location, page, section, chunk_id, ord, scores, cited}`,
 //! where `n` is the `[n]` the reply may cite and `cited` says whether it did.
 //! OpenAI clients ignore unknown fields.
+//!
+//! Packages: `GET /ipfs/{cid}` answers with the raw bytes of a package this
+//! studio published (minted), in the shape of the IPFS trustless gateway
+//! (`application/vnd.ipld.raw`), so other Familiar instances can fetch it by
+//! CID. Clients verify the bytes against the CID and the chain themselves.
 
 use std::net::SocketAddr;
 
@@ -34,6 +39,7 @@ pub fn router(studio: Studio) -> Router {
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(chat_completions))
         .route("/health", get(|| async { "ok" }))
+        .route("/ipfs/{cid}", get(ipfs_package))
         .with_state(studio)
 }
 
@@ -47,6 +53,26 @@ pub async fn bind(port: u16) -> std::io::Result<(tokio::net::TcpListener, Socket
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
+}
+
+async fn ipfs_package(State(studio): State<Studio>, axum::extract::Path(cid): axum::extract::Path<String>) -> Response {
+    if familiar_chain::uri::digest_of_cid(&cid).is_err() {
+        return (StatusCode::BAD_REQUEST, "not a raw sha2-256 CIDv1\n").into_response();
+    }
+    match api::chain::published_package(&studio, &cid).await {
+        Ok(Some(bytes)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/vnd.ipld.raw".to_owned()),
+                (axum::http::header::CACHE_CONTROL, "public, max-age=29030400, immutable".to_owned()),
+                (axum::http::header::ETAG, format!("\"{cid}.raw\"")),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "this studio does not publish that package\n").into_response(),
+        Err(e) => api_error(e),
+    }
 }
 
 fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {

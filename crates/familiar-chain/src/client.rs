@@ -9,7 +9,7 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::signers::Signer as _;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEventInterface;
@@ -17,6 +17,21 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use serde::Serialize;
 
 use crate::contract::{AgentNFT, AgentNFTErrors, explain};
+
+pub use alloy::rpc::types::TransactionRequest;
+
+/// Ether as a decimal string (`1.5`), without trailing zeros.
+pub fn format_ether(wei: U256) -> String {
+    let text = alloy::primitives::utils::format_ether(wei);
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_owned()
+}
+
+/// An amount of ether (`0.5`, `2`) in wei.
+pub fn parse_ether(text: &str) -> Result<U256, String> {
+    alloy::primitives::utils::parse_ether(text.trim())
+        .map_err(|_| format!("{text:?} is not an amount of ether (e.g. 0.5)"))
+}
 
 /// A chain and the AgentNFT contract on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,7 +124,7 @@ pub struct ChainEvent {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     Minted { token: B256, creator: Address, royalty_bps: u16, signature: Bytes },
