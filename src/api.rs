@@ -87,7 +87,9 @@ pub enum Error {
     #[error("refusing the token: {0}")]
     Provenance(String),
     /// A mint was recorded but not confirmed; running it again finishes it.
-    #[error("the mint of token {token} was recorded but not confirmed ({reason}); run the same mint again: it finishes this one and never mints twice")]
+    #[error(
+        "the mint of token {token} was recorded but not confirmed ({reason}); run the same mint again: it finishes this one and never mints twice"
+    )]
     MintInterrupted {
         /// The token id.
         token: String,

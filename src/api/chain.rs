@@ -16,8 +16,8 @@ use familiar_chain::client::{self, AgentText, Included, TransactionRequest, sign
 use familiar_chain::contract::MAX_ROYALTY_BPS;
 use familiar_chain::node::{DEV_KEY, LOCAL_CHAIN_ID};
 use familiar_chain::{
-    Address, B256, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, LocalNode, Network, PrivateKeySigner,
-    U256, Wallets, gateway, uri,
+    Address, B256, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, LocalNode, Network, PrivateKeySigner, U256,
+    Wallets, gateway, uri,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -241,12 +241,14 @@ async fn setting<T: DeserializeOwned>(studio: &Studio, key: &str) -> Result<Opti
 
 async fn set_setting<T: Serialize>(studio: &Studio, key: &str, value: &T) -> Result<()> {
     let text = serde_json::to_string(value).map_err(|e| Error::Invalid(e.to_string()))?;
-    sqlx::query("INSERT INTO chain_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(key)
-        .bind(text)
-        .execute(studio.store.pool())
-        .await
-        .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO chain_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(text)
+    .execute(studio.store.pool())
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
@@ -323,7 +325,8 @@ async fn local_chain(studio: &Studio) -> Result<Chain> {
         .map_err(|e| Error::Invalid(e.to_string()))??;
     let recorded: Option<String> = setting(studio, "local_contract").await?;
     if let Some(address) = recorded.and_then(|a| a.parse::<Address>().ok()) {
-        let chain = Chain::connect(Network { rpc_url: node.rpc_url(), chain_id: LOCAL_CHAIN_ID, contract: address }).await?;
+        let chain =
+            Chain::connect(Network { rpc_url: node.rpc_url(), chain_id: LOCAL_CHAIN_ID, contract: address }).await?;
         if chain.has_contract().await? {
             return Ok(chain);
         }
@@ -337,7 +340,9 @@ async fn local_chain(studio: &Studio) -> Result<Chain> {
 /// Stops the local chain; its state is saved in the data folder.
 pub async fn stop_chain(studio: &Studio) -> Result<bool> {
     let dir = chain_dir(studio);
-    Ok(tokio::task::spawn_blocking(move || LocalNode::stop(&dir)).await.map_err(|e| Error::Invalid(e.to_string()))??)
+    Ok(tokio::task::spawn_blocking(move || LocalNode::stop(&dir))
+        .await
+        .map_err(|e| Error::Invalid(e.to_string()))??)
 }
 
 /// The network, whether it answers, and the contract.
@@ -524,9 +529,8 @@ fn agent_text(agent: &crate::agent::Agent, description: Option<String>) -> Agent
         let source = if spec.creator_notes.trim().is_empty() { &spec.description } else { &spec.creator_notes };
         source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_owned()
     });
-    let model = spec.familiar.model.as_ref().and_then(|m| {
-        m.id.clone().or_else(|| m.remote.as_ref().map(|r| r.model.clone()))
-    });
+    let model =
+        spec.familiar.model.as_ref().and_then(|m| m.id.clone().or_else(|| m.remote.as_ref().map(|r| r.model.clone())));
     AgentText {
         name: clip(agent.name(), 64),
         description: clip(&description, 280),
@@ -565,7 +569,12 @@ pub async fn published_package(studio: &Studio, cid: &str) -> Result<Option<Vec<
 /// its content hash, records the signed transaction, sends it and follows it to
 /// its receipt. Run again after any failure, it finishes the same mint; a
 /// package is never minted twice.
-pub async fn mint_agent(studio: &Studio, query: &str, options: MintOptions<'_>, approve: Approve<'_>) -> Result<MintReport> {
+pub async fn mint_agent(
+    studio: &Studio,
+    query: &str,
+    options: MintOptions<'_>,
+    approve: Approve<'_>,
+) -> Result<MintReport> {
     if options.royalty_bps > MAX_ROYALTY_BPS {
         return Err(Error::Invalid(format!(
             "a royalty of {}.{:02} % is above the cap of 10 %",
@@ -594,14 +603,19 @@ pub async fn mint_agent(studio: &Studio, query: &str, options: MintOptions<'_>, 
         pinned,
     };
 
-    if let Some((tx_hash, block)) = reconcile_mint(studio, &chain, id).await? {
-        return Ok(MintReport { tx_hash: Some(tx_hash), block_number: block, ..base });
-    }
+    // A mint recorded earlier is finished first, whoever signs now.
+    let recorded = reconcile_mint(studio, &chain, id).await?;
     if let Some(token) = chain.token(id).await? {
         if token.creator != signer.address() {
-            return Err(Error::Invalid(format!("this exact package is already minted by {} (token {id})", token.creator)));
+            return Err(Error::Invalid(format!(
+                "this exact package is already minted by {} (token {id})",
+                token.creator
+            )));
         }
-        return Ok(base);
+        let (tx_hash, block_number, now) =
+            recorded.map_or((None, None, false), |(tx, block, now)| (Some(tx), block, now));
+        let status = if now { "minted" } else { "already minted" };
+        return Ok(MintReport { tx_hash, block_number, status, ..base });
     }
 
     let text = agent_text(&agent, options.description.clone());
@@ -609,7 +623,12 @@ pub async fn mint_agent(studio: &Studio, query: &str, options: MintOptions<'_>, 
     dev_funds(studio, &chain, signer.address()).await?;
     let prepared = chain.prepare(&signer, request).await?;
     let plan = TxPlan {
-        action: format!("mint {} with a {}.{:02} % royalty", text.name, options.royalty_bps / 100, options.royalty_bps % 100),
+        action: format!(
+            "mint {} with a {}.{:02} % royalty",
+            text.name,
+            options.royalty_bps / 100,
+            options.royalty_bps % 100
+        ),
         from: signer.address(),
         value_wei: prepared.value,
         royalty_wei: None,
@@ -656,14 +675,16 @@ pub async fn mint_agent(studio: &Studio, query: &str, options: MintOptions<'_>, 
         }
         Err(e) => {
             let reason = e.to_string();
-            let _ = sqlx::query("UPDATE mint_intents SET error = ?, updated_at = ? WHERE chain_id = ? AND contract = ? AND token = ?")
-                .bind(&reason)
-                .bind(studio.now())
-                .bind(network.chain_id as i64)
-                .bind(network.contract.to_string())
-                .bind(id.to_string())
-                .execute(studio.store.pool())
-                .await;
+            let _ = sqlx::query(
+                "UPDATE mint_intents SET error = ?, updated_at = ? WHERE chain_id = ? AND contract = ? AND token = ?",
+            )
+            .bind(&reason)
+            .bind(studio.now())
+            .bind(network.chain_id as i64)
+            .bind(network.contract.to_string())
+            .bind(id.to_string())
+            .execute(studio.store.pool())
+            .await;
             Err(Error::MintInterrupted { token: id.to_string(), reason })
         }
     }
@@ -688,8 +709,9 @@ async fn mark_minted(studio: &Studio, chain: &Chain, id: B256, block: u64) -> Re
 
 /// Finishes a recorded mint: found on chain → done; known to the node → wait;
 /// lost → the same signed transaction is sent again (same nonce, so it can be
-/// included at most once). Returns the transaction and block when the token exists.
-async fn reconcile_mint(studio: &Studio, chain: &Chain, id: B256) -> Result<Option<(String, Option<u64>)>> {
+/// included at most once). Returns the transaction, its block, and whether the
+/// mint was completed only now, when the token exists.
+async fn reconcile_mint(studio: &Studio, chain: &Chain, id: B256) -> Result<Option<(String, Option<u64>, bool)>> {
     let network = chain.network();
     let row = sqlx::query(
         "SELECT tx_hash, raw_tx, status, block_number FROM mint_intents WHERE chain_id = ? AND contract = ? AND token = ?",
@@ -709,27 +731,28 @@ async fn reconcile_mint(studio: &Studio, chain: &Chain, id: B256) -> Result<Opti
             Some(receipt) => receipt.block_number,
             None => row.get::<Option<i64>, _>("block_number").map(|b| b as u64),
         };
+        let now = row.get::<&str, _>("status") != "minted";
         mark_minted(studio, chain, id, block.unwrap_or_default()).await?;
-        return Ok(Some((tx_text, block)));
+        return Ok(Some((tx_text, block, now)));
     }
     if row.get::<&str, _>("status") == "minted" {
         // The chain no longer has it (a reset local chain): mint afresh.
         forget_intent(studio, chain, id).await?;
         return Ok(None);
     }
-    if !chain.knows(tx_hash).await? {
-        if let Err(e) = chain.send(&raw.into()).await {
-            // The nonce was used by another transaction meanwhile: this intent can never land.
-            if !e.is_unreachable() {
-                forget_intent(studio, chain, id).await?;
-                return Ok(None);
-            }
-            return Err(e.into());
+    if !chain.knows(tx_hash).await?
+        && let Err(e) = chain.send(&raw.into()).await
+    {
+        // The nonce was used by another transaction meanwhile: this intent can never land.
+        if !e.is_unreachable() {
+            forget_intent(studio, chain, id).await?;
+            return Ok(None);
         }
+        return Err(e.into());
     }
     let included = chain.wait(tx_hash, RECEIPT_TIMEOUT).await?;
     mark_minted(studio, chain, id, included.block_number).await?;
-    Ok(Some((tx_text, Some(included.block_number))))
+    Ok(Some((tx_text, Some(included.block_number), true)))
 }
 
 async fn forget_intent(studio: &Studio, chain: &Chain, id: B256) -> Result<()> {
@@ -918,14 +941,13 @@ pub async fn market(studio: &Studio) -> Result<Vec<MarketToken>> {
     sync(studio, &chain).await?;
     let network = chain.network();
     let folded = fold(&recorded_events(studio, network).await?);
-    let rows = sqlx::query(
-        "SELECT token, name, description, model FROM chain_tokens WHERE chain_id = ? AND contract = ?",
-    )
-    .bind(network.chain_id as i64)
-    .bind(network.contract.to_string())
-    .fetch_all(studio.store.pool())
-    .await
-    .map_err(db)?;
+    let rows =
+        sqlx::query("SELECT token, name, description, model FROM chain_tokens WHERE chain_id = ? AND contract = ?")
+            .bind(network.chain_id as i64)
+            .bind(network.contract.to_string())
+            .fetch_all(studio.store.pool())
+            .await
+            .map_err(db)?;
     let mut out = Vec::new();
     for r in rows {
         let Ok(id) = r.get::<String, _>("token").parse::<B256>() else { continue };
@@ -966,18 +988,29 @@ pub async fn sell_token(
 }
 
 /// Withdraws the wallet's listing of a token.
-pub async fn cancel_listing(studio: &Studio, token: &str, auth: WalletAuth<'_>, approve: Approve<'_>) -> Result<TradeReport> {
+pub async fn cancel_listing(
+    studio: &Studio,
+    token: &str,
+    auth: WalletAuth<'_>,
+    approve: Approve<'_>,
+) -> Result<TradeReport> {
     let chain = connect(studio).await?;
     sync(studio, &chain).await?;
     let id = token_id(studio, &chain, token).await?;
     let signer = unlock(studio, &auth)?;
     let request = chain.cancel_request(signer.address(), id);
-    let (included, fee) = transact(studio, &chain, &signer, request, format!("withdraw token {id} from sale"), None, approve).await?;
+    let (included, fee) =
+        transact(studio, &chain, &signer, request, format!("withdraw token {id} from sale"), None, approve).await?;
     Ok(trade(id, included, fee, None, None))
 }
 
 /// Buys a listed token at its asking price (read from the chain, not the index).
-pub async fn buy_token(studio: &Studio, token: &str, auth: WalletAuth<'_>, approve: Approve<'_>) -> Result<TradeReport> {
+pub async fn buy_token(
+    studio: &Studio,
+    token: &str,
+    auth: WalletAuth<'_>,
+    approve: Approve<'_>,
+) -> Result<TradeReport> {
     let chain = connect(studio).await?;
     sync(studio, &chain).await?;
     let id = token_id(studio, &chain, token).await?;
@@ -988,9 +1021,18 @@ pub async fn buy_token(studio: &Studio, token: &str, auth: WalletAuth<'_>, appro
     let Some((seller, price)) = onchain.listing else {
         return Err(Error::Invalid(format!("{} (token {id}) is not for sale", onchain.name)));
     };
-    let royalty = if seller == onchain.creator { U256::ZERO } else { price * U256::from(onchain.royalty_bps) / U256::from(10_000) };
+    let royalty = if seller == onchain.creator {
+        U256::ZERO
+    } else {
+        price * U256::from(onchain.royalty_bps) / U256::from(10_000)
+    };
     let request = chain.buy_request(signer.address(), id, price);
-    let action = format!("buy {} for {} ETH ({} ETH of it is the creator's royalty)", onchain.name, format_ether(price), format_ether(royalty));
+    let action = format!(
+        "buy {} for {} ETH ({} ETH of it is the creator's royalty)",
+        onchain.name,
+        format_ether(price),
+        format_ether(royalty)
+    );
     let (included, fee) = transact(studio, &chain, &signer, request, action, Some(royalty), approve).await?;
     sync(studio, &chain).await?;
     Ok(trade(id, included, fee, Some(price), Some(royalty)))
@@ -1052,7 +1094,8 @@ pub async fn import_token(
         )));
     }
     let network = chain.network().clone();
-    let signature = fold(&recorded_events(studio, &network).await?).get(&id).map(|t| t.signature.clone()).unwrap_or_default();
+    let signature =
+        fold(&recorded_events(studio, &network).await?).get(&id).map(|t| t.signature.clone()).unwrap_or_default();
     let cid = check_provenance(id, &onchain.token_uri, onchain.creator, &signature)?;
 
     let bytes = match published_package(studio, &cid).await? {
@@ -1094,18 +1137,24 @@ pub async fn import_token(
     .execute(studio.store.pool())
     .await
     .map_err(db)?;
-    let report = ImportReport { id: agent_id, name: package.agent.name().to_owned(), format: "minted agent", warnings: Vec::new() };
+    let report = ImportReport {
+        id: agent_id,
+        name: package.agent.name().to_owned(),
+        format: "minted agent",
+        warnings: Vec::new(),
+    };
     Ok((report, provenance))
 }
 
 /// Where an agent came from, if it was imported from a token.
 pub async fn agent_provenance(studio: &Studio, query: &str) -> Result<Option<Provenance>> {
     let id = studio.store.resolve(query).await?;
-    let row = sqlx::query("SELECT chain_id, contract, token, creator, owner, cid FROM agent_provenance WHERE agent_id = ?")
-        .bind(&id)
-        .fetch_optional(studio.store.pool())
-        .await
-        .map_err(db)?;
+    let row =
+        sqlx::query("SELECT chain_id, contract, token, creator, owner, cid FROM agent_provenance WHERE agent_id = ?")
+            .bind(&id)
+            .fetch_optional(studio.store.pool())
+            .await
+            .map_err(db)?;
     Ok(row.map(|r| Provenance {
         chain_id: r.get::<i64, _>("chain_id") as u64,
         contract: r.get("contract"),
@@ -1151,7 +1200,13 @@ mod tests {
     fn events_fold_into_owner_listing_and_royalty() {
         let token = B256::from([1u8; 32]);
         let (a, b) = (Address::from([0xa; 20]), Address::from([0xb; 20]));
-        let at = |n: u64, kind| ChainEvent { block_number: n, block_hash: B256::ZERO, log_index: 0, tx_hash: B256::ZERO, kind };
+        let at = |n: u64, kind| ChainEvent {
+            block_number: n,
+            block_hash: B256::ZERO,
+            log_index: 0,
+            tx_hash: B256::ZERO,
+            kind,
+        };
         let price = U256::from(5);
         let events = vec![
             at(1, EventKind::Transfer { token, from: Address::ZERO, to: a }),

@@ -142,11 +142,15 @@ fn passphrase(confirm: bool) -> api::Result<String> {
 
 fn secret(env: Option<&str>, prompt: &str) -> api::Result<String> {
     match env {
-        Some(var) => std::env::var(var).map_err(|_| api::Error::Invalid(format!("the environment variable {var} is not set"))),
+        Some(var) => {
+            std::env::var(var).map_err(|_| api::Error::Invalid(format!("the environment variable {var} is not set")))
+        }
         None if std::io::stdin().is_terminal() => {
             rpassword::prompt_password(prompt).map_err(|e| api::Error::Invalid(e.to_string()))
         }
-        None => Err(api::Error::Invalid("nothing to import: pass --key-env or --mnemonic-env, or run in a terminal".into())),
+        None => {
+            Err(api::Error::Invalid("nothing to import: pass --key-env or --mnemonic-env, or run in a terminal".into()))
+        }
     }
 }
 
@@ -320,7 +324,10 @@ pub async fn market_command(studio: &Studio, j: bool, command: MarketCommand) ->
             } else if tokens.is_empty() {
                 println!("No agents minted on this chain yet: `familiar mint <agent>` mints one.");
             } else {
-                println!("{:<12} {:<20} {:<24} {:>8} {:>12}  CREATOR", "TOKEN", "NAME", "MODEL", "ROYALTY", "PRICE ETH");
+                println!(
+                    "{:<12} {:<20} {:<24} {:>8} {:>12}  CREATOR",
+                    "TOKEN", "NAME", "MODEL", "ROYALTY", "PRICE ETH"
+                );
                 for t in &tokens {
                     let price = t.price_wei.map(chain_api::format_ether).unwrap_or_else(|| "-".into());
                     println!(
@@ -378,8 +385,14 @@ pub async fn market_command(studio: &Studio, j: bool, command: MarketCommand) ->
                 print_json(&json!({ "agent": report, "provenance": provenance }));
             } else {
                 print_report(false, &report);
-                println!("  token {} on chain {} (creator {})", provenance.token, provenance.chain_id, provenance.creator);
-                println!("  verified: ipfs://{} matches the on-chain content hash and the creator's signature", provenance.cid);
+                println!(
+                    "  token {} on chain {} (creator {})",
+                    provenance.token, provenance.chain_id, provenance.creator
+                );
+                println!(
+                    "  verified: ipfs://{} matches the on-chain content hash and the creator's signature",
+                    provenance.cid
+                );
             }
         }
     }
@@ -391,7 +404,10 @@ fn print_trade(j: bool, verb: &str, report: &chain_api::TradeReport) {
         print_json(report);
     } else {
         let price = report.price_wei.map(|p| format!(" for {} ETH", chain_api::format_ether(p))).unwrap_or_default();
-        println!("{verb} token {}{price} (transaction {}, block {})", report.token, report.tx_hash, report.block_number);
+        println!(
+            "{verb} token {}{price} (transaction {}, block {})",
+            report.token, report.tx_hash, report.block_number
+        );
         if let Some(royalty) = report.royalty_wei.filter(|r| !r.is_zero()) {
             println!("  {} ETH of it went to the creator as royalty", chain_api::format_ether(royalty));
         }

@@ -1,5 +1,6 @@
 //! Familiar's integration tests: one binary, one module per area.
 
+mod chain;
 mod chat;
 mod cli;
 mod formats;

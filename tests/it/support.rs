@@ -216,11 +216,15 @@ impl Hub {
     }
 }
 
+/// The wallet passphrase the CLI gets in tests (through `FAMILIAR_PASSPHRASE`).
+pub const PASSPHRASE: &str = "a test passphrase";
+
 /// Runs the `familiar` binary with `FAMILIAR_HOME` set.
 pub fn familiar(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_familiar"))
         .args(args)
         .env("FAMILIAR_HOME", home)
+        .env("FAMILIAR_PASSPHRASE", PASSPHRASE)
         .env("RUST_BACKTRACE", "1")
         .output()
         .expect("the familiar binary runs")

@@ -195,7 +195,8 @@ impl Chain {
         let owner = match nft.ownerOf(token_id).call().await {
             Ok(owner) => owner,
             Err(e) => {
-                if let Some(AgentNFTErrors::ERC721NonexistentToken(_)) = e.as_decoded_interface_error::<AgentNFTErrors>()
+                if let Some(AgentNFTErrors::ERC721NonexistentToken(_)) =
+                    e.as_decoded_interface_error::<AgentNFTErrors>()
                 {
                     return Ok(None);
                 }
@@ -261,7 +262,11 @@ impl Chain {
 
     /// Estimates the gas (a revert is explained here, before anything is sent),
     /// checks the balance covers the worst case, and signs.
-    pub async fn prepare(&self, signer: &PrivateKeySigner, request: TransactionRequest) -> Result<Prepared, ChainError> {
+    pub async fn prepare(
+        &self,
+        signer: &PrivateKeySigner,
+        request: TransactionRequest,
+    ) -> Result<Prepared, ChainError> {
         let from = signer.address();
         let request = request.from(from).with_chain_id(self.network.chain_id);
         let gas = self.provider.estimate_gas(request.clone()).await.map_err(|e| self.err(e))?;
@@ -288,7 +293,13 @@ impl Chain {
             .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
         let wallet = EthereumWallet::from(signer.clone());
         let envelope = request.build(&wallet).await.map_err(|e| ChainError::Invalid(format!("could not sign: {e}")))?;
-        Ok(Prepared { hash: *envelope.tx_hash(), nonce: envelope.nonce(), raw: envelope.encoded_2718().into(), value, fee })
+        Ok(Prepared {
+            hash: *envelope.tx_hash(),
+            nonce: envelope.nonce(),
+            raw: envelope.encoded_2718().into(),
+            value,
+            fee,
+        })
     }
 
     /// Sends a signed transaction. Sending one the node already has is not an error.
@@ -379,10 +390,14 @@ impl Chain {
 
     /// Sets an account's balance: only on a local anvil node (its development faucet).
     pub async fn dev_fund(&self, address: Address, wei: U256) -> Result<(), ChainError> {
-        self.provider
-            .raw_request::<_, ()>("anvil_setBalance".into(), (address, wei))
-            .await
-            .map_err(|e| self.err(e))
+        self.provider.raw_request::<_, ()>("anvil_setBalance".into(), (address, wei)).await.map_err(|e| self.err(e))
+    }
+}
+
+impl Chain {
+    /// Turns anvil's automatic mining on or off (off: transactions wait in the pool).
+    pub async fn dev_automine(&self, on: bool) -> Result<(), ChainError> {
+        self.provider.raw_request::<_, ()>("evm_setAutomine".into(), (on,)).await.map_err(|e| self.err(e))
     }
 }
 

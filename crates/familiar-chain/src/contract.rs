@@ -3,12 +3,18 @@
 
 use alloy::primitives::U256;
 
-alloy::sol!(
-    #[sol(rpc)]
-    #[derive(Debug)]
-    AgentNFT,
-    "../../contracts/out/AgentNFT.json"
-);
+mod bindings {
+    // The generated `mint` takes the contract's eight parameters.
+    #![allow(clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        AgentNFT,
+        "../../contracts/out/AgentNFT.json"
+    );
+}
+
+pub use bindings::AgentNFT;
 
 /// The gas-benchmark references, compiled with the same settings.
 pub mod reference {
@@ -35,10 +41,17 @@ pub fn explain(error: &AgentNFTErrors) -> String {
     match error {
         E::AlreadyMinted(e) => format!("this package is already minted (token {:#x})", e.tokenId),
         E::BadSignature(e) => {
-            format!("the content-hash signature is by {} but the sender is {}: sign with the minting wallet", e.signer, e.sender)
+            format!(
+                "the content-hash signature is by {} but the sender is {}: sign with the minting wallet",
+                e.signer, e.sender
+            )
         }
-        E::RoyaltyTooHigh(e) => format!("a royalty of {} is above the cap of {}", percent(e.royaltyBps), percent(e.maxBps)),
-        E::BadText(e) => format!("the {} is {} bytes long; at most {} are allowed on chain", e.field, e.length, e.maxLength),
+        E::RoyaltyTooHigh(e) => {
+            format!("a royalty of {} is above the cap of {}", percent(e.royaltyBps), percent(e.maxBps))
+        }
+        E::BadText(e) => {
+            format!("the {} is {} bytes long; at most {} are allowed on chain", e.field, e.length, e.maxLength)
+        }
         E::NotTokenOwner(e) => format!("{} does not own token {:#x}", e.caller, e.tokenId),
         E::NotSeller(e) => format!("{} did not list token {:#x}", e.caller, e.tokenId),
         E::BadPrice(e) => format!("a price of {} wei is not allowed: it must be above zero and fit 96 bits", e.price),

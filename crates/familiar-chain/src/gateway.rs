@@ -35,7 +35,11 @@ fn client(timeout: Duration) -> reqwest::Client {
 
 /// Fetches the bytes named by `cid` from the first gateway that returns bytes
 /// with that sha256. Each gateway's failure is named in the error.
-pub async fn fetch(gateways: &[String], cid: &str, mut progress: impl FnMut(u64, Option<u64>)) -> Result<Vec<u8>, GatewayError> {
+pub async fn fetch(
+    gateways: &[String],
+    cid: &str,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, GatewayError> {
     let (cid, digest) = digest_of_cid(cid)?;
     if gateways.is_empty() {
         return Err(GatewayError::NoGateway);
@@ -116,8 +120,8 @@ pub async fn pin(kubo_api: &str, bytes: &[u8]) -> Result<String, GatewayError> {
         return Err(fail(format!("HTTP {}", response.status())));
     }
     let text = response.text().await.map_err(|e| fail(e.to_string()))?;
-    let answer: serde_json::Value =
-        serde_json::from_str(text.lines().last().unwrap_or_default()).map_err(|e| fail(format!("unreadable answer: {e}")))?;
+    let answer: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+        .map_err(|e| fail(format!("unreadable answer: {e}")))?;
     let cid = answer["Hash"].as_str().unwrap_or_default();
     if cid != expected {
         return Err(fail(format!(

@@ -12,6 +12,8 @@ pub mod wallet;
 
 pub use alloy::primitives::{Address, B256, Bytes, U256};
 pub use alloy::signers::local::PrivateKeySigner;
-pub use client::{AgentText, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, Included, Network, Prepared, Token};
+pub use client::{
+    AgentText, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, Included, Network, Prepared, Token,
+};
 pub use node::{LocalNode, NodeError};
 pub use wallet::{WalletError, Wallets};

@@ -63,7 +63,7 @@ impl LocalNode {
     /// The node recorded in `dir`, if its process still runs.
     pub fn running(dir: &Path) -> Option<LocalNode> {
         let node: LocalNode = serde_json::from_slice(&std::fs::read(dir.join("node.json")).ok()?).ok()?;
-        Path::new(&format!("/proc/{}", node.pid)).exists().then_some(node)
+        alive(node.pid).then_some(node)
     }
 
     /// Starts anvil in its own process group (it outlives the command that
@@ -121,15 +121,19 @@ impl LocalNode {
         };
         let _ = Command::new("kill").arg(node.pid.to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Path::new(&format!("/proc/{}", node.pid)).exists() && Instant::now() < deadline {
-            // A zombie of ours (started by this process) is reaped by nobody: stop waiting for it.
-            if std::fs::read_to_string(format!("/proc/{}/stat", node.pid)).is_ok_and(|s| s.contains(") Z ")) {
-                break;
-            }
+        while alive(node.pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = std::fs::remove_file(dir.join("node.json"));
         Ok(true)
+    }
+}
+
+/// Whether a process runs (a zombie, dead but not yet reaped by its parent, does not).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
     }
 }
 

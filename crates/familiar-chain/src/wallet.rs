@@ -77,10 +77,8 @@ impl Wallets {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(WalletError::Io(self.dir.display().to_string(), e)),
         };
-        let mut out: Vec<Address> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
-            .collect();
+        let mut out: Vec<Address> =
+            entries.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok()).collect();
         out.sort();
         Ok(out)
     }
@@ -210,7 +208,7 @@ mod tests {
         assert!(matches!(wallets.import_key("0x1234", "passphrase"), Err(WalletError::BadKey)));
         wallets.import_key(ANVIL_KEY, "passphrase").unwrap();
         assert!(matches!(wallets.import_key(ANVIL_KEY, "passphrase"), Err(WalletError::Exists(_))));
-        assert!(matches!(wallets.resolve(Some("f39f")), Ok(_)));
+        assert!(wallets.resolve(Some("f39f")).is_ok());
         assert!(matches!(wallets.resolve(Some("dead")), Err(WalletError::NotFound(..))));
     }
 }

@@ -48,7 +48,8 @@ impl Node {
     async fn mint(&self, i: usize, hash: B256, royalty_bps: u16) -> U256 {
         let signature = sign_content_hash(&self.keys[i], hash).await.unwrap();
         let nft = self.as_account(i);
-        let receipt = mint_call(&nft, hash, royalty_bps, "Ada", signature).send().await.unwrap().get_receipt().await.unwrap();
+        let receipt =
+            mint_call(&nft, hash, royalty_bps, "Ada", signature).send().await.unwrap().get_receipt().await.unwrap();
         assert!(receipt.status());
         U256::from_be_bytes(hash.0)
     }
@@ -61,7 +62,15 @@ fn mint_call<'a>(
     name: &str,
     signature: Bytes,
 ) -> alloy::contract::SolCallBuilder<&'a DynProvider, AgentNFT::mintCall> {
-    nft.mint(hash, royalty_bps, false, name.into(), "Tutor in computing history".into(), "SmolLM2-135M-Instruct".into(), signature)
+    nft.mint(
+        hash,
+        royalty_bps,
+        false,
+        name.into(),
+        "Tutor in computing history".into(),
+        "SmolLM2-135M-Instruct".into(),
+        signature,
+    )
 }
 
 fn package_hash(seed: &str) -> B256 {
@@ -69,7 +78,9 @@ fn package_hash(seed: &str) -> B256 {
 }
 
 /// The contract error a call reverts with.
-async fn revert<C: alloy::sol_types::SolCall>(call: alloy::contract::SolCallBuilder<&DynProvider, C>) -> AgentNFTErrors {
+async fn revert<C: alloy::sol_types::SolCall>(
+    call: alloy::contract::SolCallBuilder<&DynProvider, C>,
+) -> AgentNFTErrors {
     let Err(error) = call.call().await else { panic!("the call should revert") };
     error.as_decoded_interface_error::<AgentNFTErrors>().unwrap_or_else(|| panic!("not a contract error: {error}"))
 }
@@ -119,14 +130,20 @@ async fn mints_with_a_bad_signature_a_high_royalty_bad_text_or_twice_revert() {
     let other_hash = sign_content_hash(&node.keys[1], package_hash("other")).await.unwrap();
     assert!(matches!(revert(mint_call(&nft, hash, 500, "Ada", other_hash)).await, AgentNFTErrors::BadSignature(_)));
     let garbage = Bytes::from(vec![1u8; 12]);
-    assert!(matches!(revert(mint_call(&nft, hash, 500, "Ada", garbage)).await, AgentNFTErrors::ECDSAInvalidSignatureLength(_)));
+    assert!(matches!(
+        revert(mint_call(&nft, hash, 500, "Ada", garbage)).await,
+        AgentNFTErrors::ECDSAInvalidSignatureLength(_)
+    ));
 
     match revert(mint_call(&nft, hash, 1001, "Ada", own.clone())).await {
         AgentNFTErrors::RoyaltyTooHigh(e) => assert_eq!((e.royaltyBps, e.maxBps), (U256::from(1001), U256::from(1000))),
         other => panic!("{other:?}"),
     }
     assert!(matches!(revert(mint_call(&nft, hash, 500, "", own.clone())).await, AgentNFTErrors::BadText(_)));
-    assert!(matches!(revert(mint_call(&nft, hash, 500, &"x".repeat(65), own.clone())).await, AgentNFTErrors::BadText(_)));
+    assert!(matches!(
+        revert(mint_call(&nft, hash, 500, &"x".repeat(65), own.clone())).await,
+        AgentNFTErrors::BadText(_)
+    ));
 
     // The cap itself is allowed, and a package is minted once.
     node.mint(1, hash, 1000).await;
@@ -159,7 +176,10 @@ async fn a_sale_pays_the_royalty_to_the_creator_and_the_rest_to_the_seller() {
     assert_eq!(node.balance(reseller).await - seller_before, price - royalty);
     assert_eq!(node.as_account(0).ownerOf(id).call().await.unwrap(), node.who(buyer));
     let sold = receipt.decoded_log::<AgentNFT::Sold>().expect("a Sold event");
-    assert_eq!((sold.seller, sold.buyer, sold.price, sold.royalty), (node.who(reseller), node.who(buyer), price, royalty));
+    assert_eq!(
+        (sold.seller, sold.buyer, sold.price, sold.royalty),
+        (node.who(reseller), node.who(buyer), price, royalty)
+    );
 
     // Double buy: the listing is gone.
     assert!(matches!(revert(node.as_account(4).buy(id).value(price)).await, AgentNFTErrors::NotListed(_)));
@@ -181,7 +201,10 @@ async fn listing_buying_and_cancelling_refuse_what_is_not_allowed() {
 
     node.as_account(1).list(id, price).send().await.unwrap().get_receipt().await.unwrap();
     assert!(matches!(revert(node.as_account(1).buy(id).value(price)).await, AgentNFTErrors::OwnListing(_)));
-    assert!(matches!(revert(node.as_account(2).buy(id).value(price - U256::from(1))).await, AgentNFTErrors::WrongPayment(_)));
+    assert!(matches!(
+        revert(node.as_account(2).buy(id).value(price - U256::from(1))).await,
+        AgentNFTErrors::WrongPayment(_)
+    ));
     assert!(matches!(revert(node.as_account(2).buy(id)).await, AgentNFTErrors::WrongPayment(_)));
     assert!(matches!(revert(node.as_account(2).cancel(id)).await, AgentNFTErrors::NotSeller(_)));
 
