@@ -308,3 +308,70 @@ fn the_cli_starts_the_chain_mints_lists_and_browses() {
     let status = support::json(home.path(), &["chain", "status", "--json"]);
     assert_eq!(status["reachable"], false);
 }
+
+#[tokio::test]
+async fn the_market_index_follows_a_reorganisation_of_the_last_blocks() {
+    let (_c, creator, _guard, wallet) = creator().await;
+    let minted = chain_api::mint_agent(&creator, "ada", mint_options(&wallet), &yes).await.unwrap();
+    let chain = chain_api::connect(&creator).await.unwrap();
+    let before_listing = chain.dev_snapshot().await.unwrap();
+    chain_api::sell_token(&creator, &minted.token, U256::from(ETH), auth(&wallet), &yes).await.unwrap();
+    assert_eq!(chain_api::market(&creator).await.unwrap()[0].price_wei, Some(U256::from(ETH)));
+
+    // The listing's block is replaced by other blocks: the index must forget the listing.
+    chain.dev_revert(before_listing).await.unwrap();
+    chain.dev_mine(3).await.unwrap();
+    let report = chain_api::sync_market(&creator).await.unwrap();
+    assert!(report.reorg, "{report:?}");
+    let tokens = chain_api::market(&creator).await.unwrap();
+    assert_eq!((tokens.len(), tokens[0].price_wei), (1, None), "the mint stays, the listing is gone");
+}
+
+#[tokio::test]
+async fn a_mint_pins_the_package_on_a_kubo_node_that_names_it_by_the_same_cid() {
+    use axum::extract::State;
+    use std::sync::{Arc, Mutex};
+    // A stand-in for Kubo's `POST /api/v0/add`: it keeps the uploaded body and answers like Kubo
+    // does for a raw-leaves add of one block (the CID of the file's bytes).
+    let received: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/api/v0/add",
+            axum::routing::post(|State(store): State<Arc<Mutex<Vec<u8>>>>, body: axum::body::Bytes| async move {
+                let text = body.to_vec();
+                let start = text.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                // The body ends with CRLF, the boundary line, "--" and CRLF.
+                let boundary = text.windows(2).position(|w| w == b"\r\n").unwrap();
+                let file = text[start..text.len() - (boundary + 6)].to_vec();
+                let cid = familiar_chain::uri::cid_of_digest(&sha2_digest(&file));
+                *store.lock().unwrap() = file;
+                format!("{{\"Name\":\"package.zip\",\"Hash\":\"{cid}\",\"Size\":\"1\"}}\n")
+            }),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let kubo = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (_c, creator, _guard, wallet) = creator().await;
+    let options = MintOptions { pin: Some(kubo), ..mint_options(&wallet) };
+    let minted = chain_api::mint_agent(&creator, "orbit", options, &yes).await.unwrap();
+    assert_eq!(minted.pinned.as_deref(), Some(minted.cid.as_str()));
+    let original = familiar::package::build(&api::agent(&creator, "orbit").await.unwrap().1).unwrap();
+    assert_eq!(*received.lock().unwrap(), original.bytes, "Kubo received the package's exact bytes");
+
+    let err = chain_api::mint_agent(
+        &creator,
+        "lena",
+        MintOptions { pin: Some("http://127.0.0.1:9".into()), ..mint_options(&wallet) },
+        &yes,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("pinning through"), "{err}");
+}
+
+fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}

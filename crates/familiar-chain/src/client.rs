@@ -395,6 +395,25 @@ impl Chain {
 }
 
 impl Chain {
+    /// Saves the node's state (anvil, `evm_snapshot`); [`Chain::dev_revert`] goes back to it.
+    pub async fn dev_snapshot(&self) -> Result<U256, ChainError> {
+        self.provider.raw_request::<_, U256>("evm_snapshot".into(), ()).await.map_err(|e| self.err(e))
+    }
+
+    /// Drops every block since the snapshot: what a reorganisation does to a client.
+    pub async fn dev_revert(&self, snapshot: U256) -> Result<(), ChainError> {
+        self.provider
+            .raw_request::<_, bool>("evm_revert".into(), (snapshot,))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Mines `blocks` empty blocks (anvil).
+    pub async fn dev_mine(&self, blocks: u64) -> Result<(), ChainError> {
+        self.provider.raw_request::<_, ()>("anvil_mine".into(), (U256::from(blocks),)).await.map_err(|e| self.err(e))
+    }
+
     /// Turns anvil's automatic mining on or off (off: transactions wait in the pool).
     pub async fn dev_automine(&self, on: bool) -> Result<(), ChainError> {
         self.provider.raw_request::<_, ()>("evm_setAutomine".into(), (on,)).await.map_err(|e| self.err(e))
