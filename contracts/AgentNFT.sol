@@ -32,6 +32,11 @@ interface IERC7662 {
 /// creator's package from the mempool and mint it first. `tokenURI` is the package's
 /// CIDv1 (raw codec, sha2-256), computed from the id: nothing is stored for it.
 ///
+/// The agent's data (creator, name, model, description) never changes, so it is
+/// written once as the code of a small data contract (as Solady's SSTORE2 does:
+/// about 200 gas a byte instead of about 700 in storage); the token's one
+/// storage slot holds that contract's address, the royalty and a flag.
+///
 /// The marketplace lists a token at a price; a purchase pays the ERC-2981 royalty to
 /// the creator and the rest to the seller in the same transaction. A listing ends
 /// with any transfer of its token, so nobody can sell a token they no longer own.
@@ -42,16 +47,12 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
     uint256 public constant MAX_DESCRIPTION_BYTES = 512;
     uint256 public constant MAX_MODEL_BYTES = 128;
 
+    /// One storage slot per token. `data` is the contract whose code is
+    /// 0x00 ‖ creator (20 bytes) ‖ len ‖ name ‖ len ‖ model ‖ description.
     struct Agent {
-        address creator;
+        address data;
         uint16 royaltyBps;
         bool promptsEncrypted;
-    }
-
-    struct AgentText {
-        string name;
-        string description;
-        string model;
     }
 
     struct Listing {
@@ -60,7 +61,6 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
     }
 
     mapping(uint256 tokenId => Agent) private _agents;
-    mapping(uint256 tokenId => AgentText) private _texts;
     mapping(uint256 tokenId => Listing) private _listings;
 
     /// `tokenId` is the package's content hash; `signature` is the creator's EIP-191
@@ -105,8 +105,7 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
         tokenId = uint256(packageHash);
         if (_ownerOf(tokenId) != address(0)) revert AlreadyMinted(tokenId);
 
-        _agents[tokenId] = Agent(msg.sender, royaltyBps, promptsEncrypted);
-        _texts[tokenId] = AgentText(name, description, model);
+        _agents[tokenId] = Agent(_writeData(name, model, description), royaltyBps, promptsEncrypted);
         _mint(msg.sender, tokenId);
         emit AgentMinted(tokenId, msg.sender, royaltyBps, signature);
     }
@@ -119,7 +118,7 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
 
     function creatorOf(uint256 tokenId) external view returns (address) {
         _requireOwned(tokenId);
-        return _agents[tokenId].creator;
+        return _creator(_agents[tokenId].data);
     }
 
     /// `ipfs://` + the package's CIDv1 (raw codec, sha2-256 multihash, base32).
@@ -141,15 +140,17 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
             bool promptsEncrypted
         )
     {
-        string memory uri = tokenURI(tokenId);
-        AgentText storage text = _texts[tokenId];
-        return (text.name, text.description, text.model, uri, uri, _agents[tokenId].promptsEncrypted);
+        userPromptURI = tokenURI(tokenId);
+        systemPromptURI = userPromptURI;
+        (name, model, description) = _readData(_agents[tokenId].data);
+        promptsEncrypted = _agents[tokenId].promptsEncrypted;
     }
 
     /// ERC-2981: the creator's share of a sale at `salePrice`.
     function royaltyInfo(uint256 tokenId, uint256 salePrice) public view returns (address, uint256) {
         Agent storage agent = _agents[tokenId];
-        return (agent.creator, (salePrice * agent.royaltyBps) / 10_000);
+        if (agent.data == address(0)) return (address(0), 0);
+        return (_creator(agent.data), (salePrice * agent.royaltyBps) / 10_000);
     }
 
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, IERC165) returns (bool) {
@@ -216,6 +217,57 @@ contract AgentNFT is ERC721, IERC2981, IERC7662, ReentrancyGuardTransient {
     function _pay(address to, uint256 amount) private {
         (bool ok,) = payable(to).call{value: amount}("");
         if (!ok) revert PaymentFailed(to, amount);
+    }
+
+    /// Deploys the token's data contract; its code starts with 0x00 (STOP), so it cannot be called.
+    function _writeData(string calldata name, string calldata model, string calldata description)
+        private
+        returns (address data)
+    {
+        bytes memory runtime = abi.encodePacked(
+            hex"00", msg.sender, uint8(bytes(name).length), name, uint8(bytes(model).length), model, description
+        );
+        // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN: returns the 12 bytes' tail as code.
+        bytes memory init = abi.encodePacked(hex"61", uint16(runtime.length), hex"80600c6000396000f3", runtime);
+        assembly ("memory-safe") {
+            data := create(0, add(init, 0x20), mload(init))
+        }
+        if (data == address(0)) revert BadText("agent data", runtime.length, 0);
+    }
+
+    /// The creator: bytes 1..21 of the data contract's code.
+    function _creator(address data) private view returns (address creator) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            extcodecopy(data, 0x00, 1, 20)
+            creator := shr(96, mload(0x00))
+        }
+    }
+
+    /// The name, model and description in a data contract's code.
+    function _readData(address data)
+        private
+        view
+        returns (string memory name, string memory model, string memory description)
+    {
+        bytes memory blob = data.code;
+        uint256 pos;
+        (name, pos) = _field(blob, 21, uint8(blob[21]));
+        (model, pos) = _field(blob, pos, uint8(blob[pos]));
+        (description,) = _field(blob, pos - 1, blob.length - pos);
+    }
+
+    /// `length` bytes of `blob` after the length byte at `lengthAt`, and where the next field starts.
+    function _field(bytes memory blob, uint256 lengthAt, uint256 length)
+        private
+        pure
+        returns (string memory text, uint256 next)
+    {
+        bytes memory out = new bytes(length);
+        for (uint256 i = 0; i < length; ++i) {
+            out[i] = blob[lengthAt + 1 + i];
+        }
+        return (string(out), lengthAt + 1 + length);
     }
 
     function _checkText(string memory field, uint256 length, uint256 maxLength) private pure {

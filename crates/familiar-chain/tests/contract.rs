@@ -112,6 +112,19 @@ async fn a_mint_records_creator_royalty_agent_data_and_a_content_addressed_uri()
         assert_eq!(nft.supportsInterface(id.into()).call().await.unwrap(), expected, "{interface}");
     }
 
+    // The longest allowed text, in several scripts, comes back byte for byte.
+    let long = package_hash("long");
+    let (name, model) = (format!("{}abcd", "Ада 🦉 ".repeat(5)), "m".repeat(128));
+    let description = "ü".repeat(256);
+    assert_eq!((name.len(), description.len()), (64, 512));
+    let signature = sign_content_hash(&node.keys[1], long).await.unwrap();
+    let creator = node.as_account(1);
+    let call = creator.mint(long, 0, true, name.clone(), description.clone(), model.clone(), signature);
+    call.send().await.unwrap().get_receipt().await.unwrap();
+    let data = nft.getAgentData(U256::from_be_bytes(long.0)).call().await.unwrap();
+    assert_eq!((data.name, data.model, data.description, data.promptsEncrypted), (name, model, description, true));
+    assert_eq!(nft.royaltyInfo(U256::from_be_bytes(long.0), U256::from(ETH)).call().await.unwrap()._1, U256::ZERO);
+
     let logs = nft.AgentMinted_filter().from_block(0).query().await.unwrap();
     let (event, _) = &logs[0];
     assert_eq!((event.tokenId, event.creator, event.royaltyBps), (id, node.who(1), 500));
