@@ -523,11 +523,23 @@ fn clip(text: &str, max: usize) -> String {
     text[..end].trim().to_owned()
 }
 
+/// The first sentence of `text` if it fits `max` bytes, else as many whole words as fit, with "…".
+fn first_sentence(text: &str, max: usize) -> String {
+    let end = text.find(". ").map(|i| i + 1).unwrap_or(text.len());
+    if end <= max {
+        return text[..end].to_owned();
+    }
+    let clipped = clip(text, max - '…'.len_utf8());
+    let words = clipped.rsplit_once(' ').map(|(head, _)| head).unwrap_or(&clipped);
+    format!("{}…", words.trim_end_matches([',', ';', ':']))
+}
+
 fn agent_text(agent: &crate::agent::Agent, description: Option<String>) -> AgentText {
     let spec = agent.spec();
     let description = description.unwrap_or_else(|| {
         let source = if spec.creator_notes.trim().is_empty() { &spec.description } else { &spec.creator_notes };
-        source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_owned()
+        let line = source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+        first_sentence(line, 280)
     });
     let model =
         spec.familiar.model.as_ref().and_then(|m| m.id.clone().or_else(|| m.remote.as_ref().map(|r| r.model.clone())));
@@ -1194,6 +1206,14 @@ mod tests {
             let e = check_provenance(id, hostile, creator, &signature).unwrap_err();
             assert_eq!(e.code(), super::super::ErrorCode::VerificationFailed, "{hostile}: {e}");
         }
+    }
+
+    #[test]
+    fn the_on_chain_description_is_a_whole_sentence_or_whole_words() {
+        assert_eq!(first_sentence("A tutor. She knows a lot.", 280), "A tutor.");
+        let long = "word ".repeat(100);
+        let short = first_sentence(&long, 40);
+        assert!(short.len() <= 40 && short.ends_with("word…"), "{short}");
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn approver(yes: bool) -> impl Fn(&TxPlan) -> bool + Send + Sync {
         if !plan.value_wei.is_zero() {
             eprintln!("  pays:        {} ETH", chain_api::format_ether(plan.value_wei));
         }
-        if let Some(royalty) = plan.royalty_wei {
+        if let Some(royalty) = plan.royalty_wei.filter(|r| !r.is_zero()) {
             eprintln!("  of which royalty to the creator: {} ETH", chain_api::format_ether(royalty));
         }
         eprintln!(
@@ -340,7 +340,9 @@ pub async fn market_command(studio: &Studio, j: bool, command: MarketCommand) ->
                         t.creator
                     );
                     if !t.description.is_empty() {
-                        println!("{:<12} {}", "", t.description);
+                        let shown: String = t.description.chars().take(100).collect();
+                        let more = if shown.len() < t.description.len() { "…" } else { "" };
+                        println!("{:<12} {shown}{more}", "");
                     }
                 }
             }
