@@ -288,6 +288,35 @@ pub async fn use_network(studio: &Studio, rpc_url: &str, chain_id: u64, contract
     Ok(settings)
 }
 
+/// Deploys the AgentNFT contract on another chain from one of the studio's
+/// wallets (which pays the fee, shown first), then uses that network.
+pub async fn deploy_contract(
+    studio: &Studio,
+    rpc_url: &str,
+    chain_id: u64,
+    auth: WalletAuth<'_>,
+    approve: Approve<'_>,
+) -> Result<NetworkSettings> {
+    let chain = Chain::connect(Network { rpc_url: rpc_url.to_owned(), chain_id, contract: Address::ZERO }).await?;
+    let signer = unlock(studio, &auth)?;
+    let request = chain.deploy_request(signer.address());
+    let (included, _) = transact(
+        studio,
+        &chain,
+        &signer,
+        request,
+        format!("deploy the AgentNFT contract on chain {chain_id}"),
+        None,
+        approve,
+    )
+    .await?;
+    let receipt = chain.receipt(included.hash).await?;
+    let Some(address) = receipt.and_then(|r| r.contract_address) else {
+        return Err(Error::Invalid(format!("transaction {} created no contract", included.hash)));
+    };
+    use_network(studio, rpc_url, chain_id, &address.to_string()).await
+}
+
 /// The gateways packages are fetched from, in order (after this studio's own store).
 pub async fn gateways(studio: &Studio) -> Result<Vec<String>> {
     Ok(setting(studio, "gateways").await?.unwrap_or_else(|| vec!["https://ipfs.io".into(), "https://dweb.link".into()]))

@@ -59,6 +59,14 @@ pub enum ChainCommand {
         #[arg(long)]
         contract: Option<String>,
     },
+    /// Deploy the AgentNFT contract on another chain from your wallet, then use that chain
+    Deploy {
+        rpc_url: String,
+        #[arg(long)]
+        chain_id: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Show or set the gateways packages are fetched from (e.g. other studios' `familiar serve`)
     Gateways { urls: Vec<String> },
 }
@@ -267,6 +275,21 @@ pub async fn chain_command(studio: &Studio, j: bool, command: ChainCommand) -> a
                 print_json(&settings);
             } else {
                 println!("Using the {} network (chain {})", settings.kind, settings.chain_id);
+            }
+        }
+        ChainCommand::Deploy { rpc_url, chain_id, tx } => {
+            let passphrase = passphrase(false)?;
+            let approve = approver(tx.yes);
+            let auth = WalletAuth { wallet: tx.wallet.as_deref(), passphrase: &passphrase };
+            let settings = chain_api::deploy_contract(studio, &rpc_url, chain_id, auth, &approve).await?;
+            if j {
+                print_json(&settings);
+            } else {
+                println!(
+                    "Deployed AgentNFT at {} on chain {}; now using it",
+                    settings.contract.as_deref().unwrap_or("-"),
+                    settings.chain_id
+                );
             }
         }
         ChainCommand::Gateways { urls } => {

@@ -375,3 +375,26 @@ fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
 }
+
+#[tokio::test]
+async fn a_studio_deploys_its_own_contract_on_another_chain_and_mints_there() {
+    let (_c, creator, _guard, _) = creator().await;
+    let status = chain_api::chain_status(&creator).await.unwrap();
+    let rpc = status.rpc_url.clone().unwrap();
+    let (_o, other) = support::studio().await;
+    api::install_samples(&other).await.unwrap();
+    let wallet = chain_api::create_wallet(&other, PASSPHRASE).unwrap();
+    chain_api::connect(&creator).await.unwrap().dev_fund(wallet, U256::from(5 * ETH)).await.unwrap();
+
+    let wallet = wallet.to_string();
+    let settings = chain_api::deploy_contract(&other, &rpc, 31337, auth(&wallet), &yes).await.unwrap();
+    assert_eq!(settings.kind, "custom");
+    assert_ne!(settings.contract, status.network.contract, "a contract of its own");
+    chain_api::mint_agent(&other, "orbit", mint_options(&wallet), &yes).await.unwrap();
+    assert_eq!(chain_api::market(&other).await.unwrap()[0].name, "Orbit");
+    assert!(chain_api::market(&creator).await.unwrap().is_empty(), "the creator's contract has no token");
+
+    let err = chain_api::use_network(&other, &rpc, 1, settings.contract.as_deref().unwrap()).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ChainUnavailable, "{err}");
+    assert!(err.to_string().contains("not chain 1"), "{err}");
+}

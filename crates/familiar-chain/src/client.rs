@@ -248,6 +248,11 @@ impl Chain {
         Ok((request, signature))
     }
 
+    /// The transaction that deploys the AgentNFT contract.
+    pub fn deploy_request(&self, from: Address) -> TransactionRequest {
+        TransactionRequest::default().from(from).with_deploy_code(AgentNFT::BYTECODE.clone())
+    }
+
     pub fn list_request(&self, from: Address, id: B256, price: U256) -> TransactionRequest {
         self.contract().list(U256::from_be_bytes(id.0), price).from(from).into_transaction_request()
     }
