@@ -12,6 +12,7 @@ const contracts = {
   "AgentNFT.sol": ["AgentNFT"],
   "bench/URIStorageMint.sol": ["URIStorageMint"],
   "bench/ERC721AMint.sol": ["ERC721AMint"],
+  "test/ReentrantSeller.sol": ["ReentrantSeller"],
 };
 
 const input = {

@@ -16,7 +16,7 @@ mod bindings {
 
 pub use bindings::AgentNFT;
 
-/// The gas-benchmark references, compiled with the same settings.
+/// The gas-benchmark references, compiled with the same settings, and a test contract.
 pub mod reference {
     alloy::sol!(
         #[sol(rpc)]
@@ -27,6 +27,12 @@ pub mod reference {
         #[sol(rpc)]
         ERC721AMint,
         "../../contracts/out/ERC721AMint.json"
+    );
+    // Test only: a seller that re-enters the marketplace while being paid.
+    alloy::sol!(
+        #[sol(rpc)]
+        ReentrantSeller,
+        "../../contracts/out/ReentrantSeller.json"
     );
 }
 

@@ -246,3 +246,31 @@ async fn a_token_given_away_after_listing_can_no_longer_be_bought_from_its_old_o
     assert!(matches!(revert(node.as_account(1).list(id, price)).await, AgentNFTErrors::NotTokenOwner(_)));
     node.as_account(2).list(id, price).send().await.unwrap().get_receipt().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_seller_that_re_enters_the_market_while_being_paid_only_blocks_its_own_sale() {
+    use familiar_chain::contract::reference::ReentrantSeller;
+    let node = Node::start().await;
+    let (x, y) = (node.mint(1, package_hash("x"), 500).await, node.mint(1, package_hash("y"), 500).await);
+    let price = U256::from(ETH);
+    let creator = node.as_account(1);
+    creator.list(x, price).send().await.unwrap().get_receipt().await.unwrap();
+    creator.list(y, price).send().await.unwrap().get_receipt().await.unwrap();
+
+    // The attacker's contract buys x, lists it, and aims its payment hook at y.
+    let attacker = ReentrantSeller::deploy(node.as_account(2).provider().clone(), node.address).await.unwrap();
+    attacker.buy(x).value(price).send().await.unwrap().get_receipt().await.unwrap();
+    attacker.list(x, price).send().await.unwrap().get_receipt().await.unwrap();
+    attacker.aim(y, price).value(price).send().await.unwrap().get_receipt().await.unwrap();
+
+    // Paying the attacker re-enters buy(y) with the right price: only the guard stops it, and the
+    // whole purchase reverts.
+    let buyer = node.as_account(3);
+    match revert(buyer.buy(x).value(price)).await {
+        AgentNFTErrors::PaymentFailed(e) => assert_eq!(e.to, *attacker.address()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(buyer.ownerOf(x).call().await.unwrap(), *attacker.address());
+    assert_eq!(buyer.ownerOf(y).call().await.unwrap(), node.who(1));
+    assert_eq!(buyer.listingOf(y).call().await.unwrap().price, price, "y is still for sale");
+}
