@@ -98,6 +98,12 @@ pub struct TxArgs {
     yes: bool,
 }
 
+impl TxArgs {
+    fn auth<'a>(&'a self, passphrase: &'a str) -> WalletAuth<'a> {
+        WalletAuth { wallet: self.wallet.as_deref(), passphrase }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum MarketCommand {
     /// Minted agents with creator, royalty and price
@@ -278,10 +284,9 @@ pub async fn chain_command(studio: &Studio, j: bool, command: ChainCommand) -> a
             }
         }
         ChainCommand::Deploy { rpc_url, chain_id, tx } => {
-            let passphrase = passphrase(false)?;
-            let approve = approver(tx.yes);
-            let auth = WalletAuth { wallet: tx.wallet.as_deref(), passphrase: &passphrase };
-            let settings = chain_api::deploy_contract(studio, &rpc_url, chain_id, auth, &approve).await?;
+            let (passphrase, approve) = (passphrase(false)?, approver(tx.yes));
+            let settings =
+                chain_api::deploy_contract(studio, &rpc_url, chain_id, tx.auth(&passphrase), &approve).await?;
             if j {
                 print_json(&settings);
             } else {
@@ -314,7 +319,7 @@ pub async fn mint_command(studio: &Studio, j: bool, args: MintArgs) -> api::Resu
     }
     let passphrase = passphrase(false)?;
     let options = MintOptions {
-        auth: WalletAuth { wallet: args.tx.wallet.as_deref(), passphrase: &passphrase },
+        auth: args.tx.auth(&passphrase),
         royalty_bps: (args.royalty * 100.0).round() as u16,
         description: args.description,
         pin: args.pin,
@@ -372,24 +377,18 @@ pub async fn market_command(studio: &Studio, j: bool, command: MarketCommand) ->
         }
         MarketCommand::Sell { token, price, tx } => {
             let wei = chain_api::parse_ether(&price)?;
-            let passphrase = passphrase(false)?;
-            let approve = approver(tx.yes);
-            let auth = WalletAuth { wallet: tx.wallet.as_deref(), passphrase: &passphrase };
-            let report = chain_api::sell_token(studio, &token, wei, auth, &approve).await?;
+            let (passphrase, approve) = (passphrase(false)?, approver(tx.yes));
+            let report = chain_api::sell_token(studio, &token, wei, tx.auth(&passphrase), &approve).await?;
             print_trade(j, "Listed", &report);
         }
         MarketCommand::Cancel { token, tx } => {
-            let passphrase = passphrase(false)?;
-            let approve = approver(tx.yes);
-            let auth = WalletAuth { wallet: tx.wallet.as_deref(), passphrase: &passphrase };
-            let report = chain_api::cancel_listing(studio, &token, auth, &approve).await?;
+            let (passphrase, approve) = (passphrase(false)?, approver(tx.yes));
+            let report = chain_api::cancel_listing(studio, &token, tx.auth(&passphrase), &approve).await?;
             print_trade(j, "Withdrew", &report);
         }
         MarketCommand::Buy { token, tx } => {
-            let passphrase = passphrase(false)?;
-            let approve = approver(tx.yes);
-            let auth = WalletAuth { wallet: tx.wallet.as_deref(), passphrase: &passphrase };
-            let report = chain_api::buy_token(studio, &token, auth, &approve).await?;
+            let (passphrase, approve) = (passphrase(false)?, approver(tx.yes));
+            let report = chain_api::buy_token(studio, &token, tx.auth(&passphrase), &approve).await?;
             print_trade(j, "Bought", &report);
             if !j {
                 println!("Import it with `familiar market import {}`", &report.token[..10]);

@@ -93,20 +93,10 @@ async fn main() -> Result<()> {
     out.push_str(
         "| operation | AgentNFT | ERC721URIStorage | ERC721A | ours / URIStorage |\n|---|---:|---:|---:|---:|\n",
     );
-    out.push_str(&format!(
-        "| first mint of an account | {} | {} | {} | {:.2}× |\n",
-        mint_gas[0],
-        uri_gas[0],
-        a_gas[0],
-        ratio(mint_gas[0], uri_gas[0])
-    ));
-    out.push_str(&format!(
-        "| later mint | {} | {} | {} | {:.2}× |\n",
-        mint_gas[1],
-        uri_gas[1],
-        a_gas[1],
-        ratio(mint_gas[1], uri_gas[1])
-    ));
+    for (i, what) in ["first mint of an account", "later mint"].iter().enumerate() {
+        let (ours, uri, a) = (mint_gas[i], uri_gas[i], a_gas[i]);
+        out.push_str(&format!("| {what} | {ours} | {uri} | {a} | {:.2}× |\n", ratio(ours, uri)));
+    }
     out.push_str(&format!("| list | {list} | – | – | |\n| cancel a listing | {cancel} | – | – | |\n"));
     out.push_str(&format!(
         "| buy from the creator | {buy_primary} | – | – | |\n| buy a resale (royalty paid) | {buy_resale} | – | – | |\n"
