@@ -625,13 +625,14 @@ pub async fn mint_agent(
     }
     let (summary, agent) = agent(studio, query).await?;
     let package = package::build(&agent)?;
+    let signer = unlock(studio, &options.auth)?;
+    let chain = connect(studio).await?;
+    // Published (served at /ipfs/<cid>) before the mint is sent, so a buyer can always fetch it.
     publish(studio, &package, &summary.id).await?;
     let pinned = match &options.pin {
         Some(api) => Some(gateway::pin(api, &package.bytes).await?),
         None => None,
     };
-    let signer = unlock(studio, &options.auth)?;
-    let chain = connect(studio).await?;
     let id: B256 = package.id.sha256.parse().map_err(|_| Error::Invalid("bad package hash".into()))?;
     let base = MintReport {
         token: id.to_string(),
