@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Familiar needs on a Debian/Ubuntu machine: a C toolchain for
-# the bundled SQLite, and Rust through rustup when cargo is missing.
+# the bundled SQLite and whisper.cpp, and Rust through rustup when cargo is missing.
 # Idempotent: it does nothing when everything is already there.
 set -euo pipefail
 
-packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip)
+# cmake builds whisper.cpp (speech to text); espeak-ng speaks the test sentences.
+packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -22,6 +22,7 @@ use crate::{paths, samples};
 
 pub mod chain;
 mod knowledge;
+pub mod voice;
 pub use knowledge::{
     Citation, KnowledgeOptions, add_to_knowledge_base, attach_knowledge, create_knowledge_base, detach_knowledge,
     knowledge_base, list_knowledge_bases, remove_knowledge_base, remove_knowledge_document, search_knowledge,
@@ -99,6 +100,15 @@ pub enum Error {
     /// The user declined the transaction after seeing its cost.
     #[error("declined: nothing was sent")]
     Declined,
+    /// An audio file could not be read.
+    #[error(transparent)]
+    Audio(#[from] familiar_voice::AudioError),
+    /// Speech could not be recognised.
+    #[error(transparent)]
+    Stt(#[from] familiar_voice::SttError),
+    /// A voice model is missing or could not be converted.
+    #[error("{0}")]
+    Voice(String),
 }
 
 /// Stable error codes a front end may branch on.
@@ -168,6 +178,11 @@ impl Error {
             Error::Chain(_) => ErrorCode::Rejected,
             Error::Gateway(_) | Error::TokenUri(_) | Error::Provenance(_) => ErrorCode::VerificationFailed,
             Error::Declined => ErrorCode::Cancelled,
+            Error::Audio(familiar_voice::AudioError::Io(..)) => ErrorCode::Storage,
+            Error::Audio(_) => ErrorCode::InvalidInput,
+            Error::Stt(familiar_voice::SttError::Cancelled) => ErrorCode::Cancelled,
+            Error::Stt(_) => ErrorCode::ModelFailed,
+            Error::Voice(_) => ErrorCode::NoModel,
         }
     }
 }

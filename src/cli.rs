@@ -56,6 +56,9 @@ enum Command {
     /// The chain: start and stop the local one, status, choose another network
     #[command(subcommand)]
     Chain(chain::ChainCommand),
+    /// Voice: transcribe speech from audio files
+    #[command(subcommand)]
+    Voice(VoiceCommand),
     /// Mint an agent as an ERC-721 token whose content hash pins its package
     Mint(chain::MintArgs),
     /// The marketplace: list minted agents, sell, cancel, buy, import
@@ -67,6 +70,20 @@ enum Command {
         /// Port (0 picks a free one)
         #[arg(long, default_value_t = 8080)]
         port: u16,
+    },
+}
+
+#[derive(Subcommand)]
+enum VoiceCommand {
+    /// Print the transcript of an audio file (WAV, MP3, FLAC, Ogg Vorbis)
+    Transcribe {
+        file: PathBuf,
+        /// The spoken language (e.g. en); default: the model's
+        #[arg(long)]
+        language: Option<String>,
+        /// Print each segment with its start and end time
+        #[arg(long)]
+        timestamps: bool,
     },
 }
 
@@ -321,6 +338,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let installed = api::install_samples(&studio).await?;
             let model = api::install_bundled_model(&studio).await?;
             let embedding = api::install_bundled_embedding_model(&studio).await?;
+            let speech = api::voice::install_bundled_speech_model(&studio).await?;
             let models = api::list_models(&studio).await?;
             // The sample agents' knowledge bases need the embedding model.
             let knowledge = if models.iter().any(|m| m.is_embedding()) {
@@ -332,7 +350,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             if j {
                 print_json(&json!({
                     "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models,
-                    "knowledge": knowledge,
+                    "knowledge": knowledge, "speech_model": speech,
                 }));
             } else {
                 use std::io::IsTerminal;
@@ -348,6 +366,9 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 }
                 for model in model.iter().chain(&embedding) {
                     println!("Installed model {}", model.id);
+                }
+                if let Some(path) = &speech {
+                    println!("Speech-to-text model: {}", path.display());
                 }
                 if models.is_empty() {
                     println!(
@@ -401,6 +422,21 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             studio.close().await;
         }
         Command::Package(command) => package_command(j, command).await?,
+        Command::Voice(VoiceCommand::Transcribe { file, language, timestamps }) => {
+            let studio = Studio::open_default().await?;
+            let options = familiar_voice::SttOptions { language, threads: cli.threads };
+            let transcript = api::voice::transcribe_file(&studio, &file, options).await?;
+            if j {
+                print_json(&transcript);
+            } else if timestamps {
+                for s in &transcript.segments {
+                    println!("[{:>7.2} → {:>7.2}] {}", s.start_s, s.end_s, s.text);
+                }
+            } else {
+                println!("{}", transcript.text);
+            }
+            studio.close().await;
+        }
         Command::Wallet(command) => {
             let studio = Studio::open_default().await?;
             chain::wallet_command(&studio, j, command).await?;

@@ -835,6 +835,12 @@ pub fn bundled_embedding_dir() -> Option<PathBuf> {
     cache_dirs().into_iter().map(|d| d.join(BUNDLED_EMBEDDING_DIR)).find(|p| p.join("model.safetensors").is_file())
 }
 
+/// The registry-shipped Whisper tiny.en in CTranslate2 format (`model.bin` +
+/// `vocabulary.txt`), which `familiar setup` converts for whisper.cpp.
+pub fn bundled_whisper_ct2_dir() -> Option<PathBuf> {
+    cache_dirs().into_iter().map(|d| d.join("whisper-tiny.en-ct2")).find(|p| p.join("model.bin").is_file())
+}
+
 fn cache_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("FAMILIAR_MODEL_CACHE") {

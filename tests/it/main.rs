@@ -12,3 +12,4 @@ mod remote;
 mod serve;
 mod store;
 mod support;
+mod voice;

@@ -1,0 +1,11 @@
+//! Familiar's voice: audio files in and out (`audio`), speech to text with
+//! whisper.cpp (`stt`), and the conversion of the registry-shipped Whisper
+//! model from CTranslate2's format to whisper.cpp's (`ct2`, `convert`).
+
+pub mod audio;
+pub mod convert;
+pub mod ct2;
+pub mod stt;
+
+pub use audio::{Audio, AudioError};
+pub use stt::{Segment, SttError, SttOptions, Transcriber, Transcript};
