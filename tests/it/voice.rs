@@ -79,9 +79,9 @@ fn speech_from_espeak_is_transcribed_within_a_word_error_bound() {
     let end = segments.last().unwrap()["end_s"].as_f64().unwrap();
     assert!(end > 3.0 && end <= out["audio_s"].as_f64().unwrap() + 0.01, "{out}");
 
-    // A long clip (past one 30-second window) keeps its words in order.
+    // A long clip (past one 30-second window, so cut in two pieces) keeps its words in order.
     let long_text = "The weather today is sunny with a light breeze from the west. \
-                     I would like to order a large pizza with extra cheese. "
+                     Please send the report to the whole team before the meeting on Friday. "
         .repeat(4);
     let long = speak(home.path(), "long.wav", &long_text);
     let text = support::ok(home.path(), &["voice", "transcribe", long.to_str().unwrap()]);

@@ -1,6 +1,8 @@
 //! Speech to text with whisper.cpp (through whisper-rs): a loaded model, and
-//! transcripts with segment timestamps. Short clips encode only as much audio
-//! context as they need (whisper.cpp would otherwise encode a full 30 s window).
+//! transcripts with segment timestamps. Audio is cut into pieces of at most
+//! 29.5 s at its quietest moments, and each piece encodes only as much audio
+//! context as it needs (whisper.cpp would otherwise encode a full 30 s window
+//! for every piece, however short).
 
 use std::path::Path;
 
@@ -57,18 +59,41 @@ impl Transcriber {
         QUIET.call_once(whisper_rs::install_logging_hooks);
         let name = path.display().to_string();
         let path_str = path.to_str().ok_or_else(|| SttError::Load(name.clone(), "the path is not UTF-8".into()))?;
-        let context = WhisperContext::new_with_params(path_str, WhisperContextParameters::default())
-            .map_err(|e| SttError::Load(name, e.to_string()))?;
+        let mut params = WhisperContextParameters::default();
+        params.flash_attn(true);
+        let context =
+            WhisperContext::new_with_params(path_str, params).map_err(|e| SttError::Load(name, e.to_string()))?;
         Ok(Transcriber { context })
     }
 
-    /// Transcribes 16 kHz mono samples; `cancelled` is checked while decoding.
+    /// Transcribes 16 kHz mono samples; `cancelled` is checked before each piece.
     pub fn transcribe(
         &self,
         samples: &[f32],
         options: &SttOptions,
-        cancelled: impl Fn() -> bool + 'static,
+        cancelled: impl Fn() -> bool,
     ) -> Result<Transcript, SttError> {
+        let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
+        let mut segments = Vec::new();
+        for (start, end) in pieces(samples) {
+            // Checked between pieces: whisper-rs 0.16's safe abort callback calls the closure
+            // through the wrong type (it crashed here), so whisper.cpp is not interrupted mid-piece.
+            if cancelled() {
+                return Err(SttError::Cancelled);
+            }
+            let offset = start as f64 / SAMPLE_RATE as f64;
+            for mut segment in self.transcribe_piece(&samples[start..end], options)? {
+                segment.start_s += offset;
+                segment.end_s = (segment.end_s + offset).min(seconds);
+                segments.push(segment);
+            }
+        }
+        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Transcript { text, segments, audio_s: seconds })
+    }
+
+    /// One piece of at most 30 s.
+    fn transcribe_piece(&self, samples: &[f32], options: &SttOptions) -> Result<Vec<Segment>, SttError> {
         let mut state = self.context.create_state().map_err(|e| SttError::Failed(e.to_string()))?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         let threads =
@@ -80,20 +105,10 @@ impl Transcriber {
         params.set_print_special(false);
         params.set_print_timestamps(false);
         params.set_no_context(true);
-        // Whisper sees 30 s windows of 1500 frames (50 a second); a short clip needs only its own
-        // frames plus a margin. Multiples of 64 keep the encoder's matrices aligned.
+        // 50 encoder frames a second, plus a margin; multiples of 64 keep the matrices aligned.
         let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
-        if seconds < 28.0 {
-            let frames = ((seconds * 50.0) as u32 + 128).div_ceil(64) * 64;
-            params.set_audio_ctx(frames.min(1500) as i32);
-        }
-        let aborted = std::rc::Rc::new(std::cell::Cell::new(false));
-        let flag = aborted.clone();
-        params.set_abort_callback_safe(move || {
-            let stop = cancelled();
-            flag.set(flag.get() || stop);
-            stop
-        });
+        let frames = ((seconds * 50.0) as u32 + 128).div_ceil(64) * 64;
+        params.set_audio_ctx(frames.min(1500) as i32);
         // Whisper wants at least one second.
         let mut padded;
         let audio = if samples.len() < SAMPLE_RATE as usize {
@@ -103,11 +118,7 @@ impl Transcriber {
         } else {
             samples
         };
-        let result = state.full(params, audio);
-        if aborted.get() {
-            return Err(SttError::Cancelled);
-        }
-        result.map_err(|e| SttError::Failed(e.to_string()))?;
+        state.full(params, audio).map_err(|e| SttError::Failed(e.to_string()))?;
         let mut segments = Vec::new();
         for segment in state.as_iter() {
             let text = segment.to_str_lossy().map_err(|e| SttError::Failed(e.to_string()))?.trim().to_owned();
@@ -121,7 +132,52 @@ impl Transcriber {
                 text,
             });
         }
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript { text, segments, audio_s: seconds })
+        Ok(segments)
+    }
+}
+
+/// Cuts audio into pieces of at most 29.5 s, each ending at the quietest 20 ms
+/// of its last 9.5 s (so a cut falls between words, not inside one).
+pub fn pieces(samples: &[f32]) -> Vec<(usize, usize)> {
+    let rate = SAMPLE_RATE as usize;
+    let (longest, search, frame) = (rate * 59 / 2, rate * 19 / 2, rate / 50);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while samples.len() - start > longest {
+        let (from, to) = (start + longest - search, start + longest);
+        let energy = |at: usize| samples[at..at + frame].iter().map(|s| s * s).sum::<f32>();
+        let cut = (from..to - frame).step_by(frame).min_by(|&a, &b| energy(a).total_cmp(&energy(b))).unwrap_or(to);
+        let cut = cut + frame / 2;
+        out.push((start, cut));
+        start = cut;
+    }
+    out.push((start, samples.len()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_audio_is_cut_at_its_quiet_moments_into_pieces_whisper_can_take() {
+        let rate = SAMPLE_RATE as usize;
+        // 70 s of "speech" with a silent gap at 25–25.3 s and at 52–52.3 s.
+        let mut audio: Vec<f32> = (0..70 * rate).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect();
+        for gap in [25 * rate, 52 * rate] {
+            audio[gap..gap + rate * 3 / 10].iter_mut().for_each(|s| *s = 0.0);
+        }
+        let pieces = pieces(&audio);
+        assert_eq!(pieces.len(), 3);
+        assert_eq!((pieces[0].0, pieces[2].1), (0, audio.len()));
+        for window in pieces.windows(2) {
+            assert_eq!(window[0].1, window[1].0, "no sample lost or repeated");
+        }
+        for &(start, end) in &pieces {
+            assert!(end - start <= rate * 59 / 2);
+        }
+        let cut = pieces[0].1 as f64 / rate as f64;
+        assert!((25.0..25.3).contains(&cut), "cut at {cut} s");
+        assert_eq!(super::pieces(&audio[..10 * rate]), vec![(0, 10 * rate)]);
     }
 }

@@ -1,0 +1,110 @@
+"""`make bench`, voice: speech to text, Familiar (whisper.cpp through whisper-rs,
+on the ggml file `familiar setup` converts) against faster-whisper
+(CTranslate2) on the very same Whisper tiny.en model, same clips, same
+threads, greedy decoding, English, no VAD. Each side decodes and resamples the
+same WAV file itself. Clips are espeak-ng speech of about 3, 11 and 60 s.
+
+Usage: python scripts/bench_voice.py TARGET_DIR CT2_MODEL_DIR GGML_MODEL [threads]"""
+import json, os, statistics, subprocess, sys, tempfile, time, wave
+
+target, ct2_dir, ggml = sys.argv[1], sys.argv[2], sys.argv[3]
+threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+RUNS = 3
+SENTENCES = [
+    "I would like to order a large pizza with extra cheese.",
+    "The weather today is sunny with a light breeze from the west.",
+    "Please send the report to the whole team before the meeting on Friday.",
+    "The library opens at nine in the morning and closes at six in the evening.",
+    "We drove along the coast and stopped for coffee in a small village.",
+]
+
+
+def duration(path):
+    with wave.open(path) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def clip(tmp, name, seconds):
+    """espeak-ng speech at least `seconds` long (whole sentences)."""
+    path = os.path.join(tmp, name)
+    words = []
+    i = 0
+    while True:
+        words.append(SENTENCES[i % len(SENTENCES)])
+        i += 1
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", path, " ".join(words)], check=True)
+        if duration(path) >= seconds * 0.97:
+            return path
+
+
+def ours(files):
+    exe = os.path.join(target, "debug", "examples", "stt_bench")
+    out = subprocess.run([exe, ggml, str(threads), str(RUNS + 1)] + files, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    # The first run of each file warms caches; the median of the rest counts.
+    return {r["file"]: (statistics.median(r["seconds"][1:]), r["text"]) for r in rows}
+
+
+def theirs(files, compute_type):
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(ct2_dir, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
+    out = {}
+    for f in files:
+        times = []
+        for _ in range(RUNS + 1):
+            start = time.perf_counter()
+            segments, _ = model.transcribe(f, language="en", beam_size=1, best_of=1, vad_filter=False,
+                                           condition_on_previous_text=False, without_timestamps=False)
+            text = " ".join(s.text.strip() for s in segments)
+            times.append(time.perf_counter() - start)
+        out[f] = (statistics.median(times[1:]), text)
+    return out
+
+
+def main():
+    import faster_whisper
+
+    tmp = tempfile.mkdtemp()
+    files = [clip(tmp, "3s.wav", 3), clip(tmp, "11s.wav", 11), clip(tmp, "60s.wav", 60)]
+    us = ours(files)
+    fw_int8 = theirs(files, "int8")
+    fw_f32 = theirs(files, "float32")
+    lines = [
+        "## Voice",
+        "",
+        "Speech to text, `make bench` → `scripts/bench_voice.py`: Familiar (whisper.cpp %s through whisper-rs, the ggml file"
+        % "0.16", 
+        "converted by `familiar setup`) against faster-whisper %s on the very same Whisper tiny.en (CTranslate2, from PyPI)," % faster_whisper.__version__,
+        "%d threads, greedy, English, no VAD; each side reads and resamples the same espeak-ng WAV; median of %d runs after a"
+        % (threads, RUNS),
+        "warm-up. RTF = seconds per second of audio (lower is faster); ratio = the peer's time / ours (above 1: we are faster).",
+        "",
+        "| clip | Familiar RTF | faster-whisper int8 RTF | faster-whisper fp32 RTF | ratio vs int8 | ratio vs fp32 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in files:
+        d = duration(f)
+        (a, _), (b, _), (c, _) = us[f], fw_int8[f], fw_f32[f]
+        lines.append("| %.1f s | %.3f | %.3f | %.3f | %.2f× | %.2f× |" % (d, a / d, b / d, c / d, b / a, c / a))
+    lines += [
+        "",
+        "Goal (issue 5): at least 1.0× both. Met on short clips (each piece encodes only the audio context it needs, where",
+        "faster-whisper always encodes 30 s); not yet on 11 s and longer, where whisper.cpp's f16 encoder on 2 threads is",
+        "slower than CTranslate2's int8 one. Next: a quantized (q8_0) ggml conversion, and the encoder on candle.",
+    ]
+    lines += ["", "Transcripts of the 11 s clip (for a sanity check, not a score):", ""]
+    f = files[1]
+    lines += ["- Familiar: %s" % us[f][1], "- faster-whisper int8: %s" % fw_int8[f][1], ""]
+    old = open("BENCHMARKS.md", encoding="utf-8").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"
+    start = old.find("## Voice")
+    if start >= 0:
+        end = old.find("\n## ", start + 3)
+        old = old[:start] + (old[end + 1:] if end >= 0 else "")
+    with open("BENCHMARKS.md", "w", encoding="utf-8") as fh:
+        fh.write(old.rstrip("\n") + "\n\n" + "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
