@@ -73,7 +73,7 @@ def main():
     lines = [
         "## Voice",
         "",
-        "Speech to text, `make bench` → `scripts/bench_voice.py`: Familiar (whisper.cpp %s through whisper-rs, the ggml file"
+        "Speech to text, `make bench` → `scripts/bench_voice.py`: Familiar (whisper.cpp inside whisper-rs %s, the ggml file"
         % "0.16", 
         "converted by `familiar setup`) against faster-whisper %s on the very same Whisper tiny.en (CTranslate2, from PyPI)," % faster_whisper.__version__,
         "%d threads, greedy, English, no VAD; each side reads and resamples the same espeak-ng WAV; median of %d runs after a"
