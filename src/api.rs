@@ -106,6 +106,9 @@ pub enum Error {
     /// Speech could not be recognised.
     #[error(transparent)]
     Stt(#[from] familiar_voice::SttError),
+    /// Speech could not be synthesised.
+    #[error(transparent)]
+    Tts(#[from] familiar_voice::TtsError),
     /// A voice model is missing or could not be converted.
     #[error("{0}")]
     Voice(String),
@@ -183,6 +186,11 @@ impl Error {
             Error::Stt(familiar_voice::SttError::Cancelled) => ErrorCode::Cancelled,
             Error::Stt(_) => ErrorCode::ModelFailed,
             Error::Voice(_) => ErrorCode::NoModel,
+            Error::Tts(familiar_voice::TtsError::Cancelled) => ErrorCode::Cancelled,
+            Error::Tts(familiar_voice::TtsError::Runtime(..) | familiar_voice::TtsError::Espeak(_)) => {
+                ErrorCode::NoModel
+            }
+            Error::Tts(_) => ErrorCode::ModelFailed,
         }
     }
 }

@@ -56,9 +56,11 @@ enum Command {
     /// The chain: start and stop the local one, status, choose another network
     #[command(subcommand)]
     Chain(chain::ChainCommand),
-    /// Voice: transcribe speech from audio files
+    /// Voice: transcribe speech from audio files, speak text
     #[command(subcommand)]
     Voice(VoiceCommand),
+    /// Talk with an agent by voice: a spoken question from a file, the spoken answer into a file
+    Talk(TalkArgs),
     /// Mint an agent as an ERC-721 token whose content hash pins its package
     Mint(chain::MintArgs),
     /// The marketplace: list minted agents, sell, cancel, buy, import
@@ -85,6 +87,35 @@ enum VoiceCommand {
         #[arg(long)]
         timestamps: bool,
     },
+    /// Speak text with the default voice into a WAV file
+    Say {
+        text: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Speaking rate (1.0 = the voice's own)
+        #[arg(long, default_value_t = 1.0)]
+        rate: f32,
+    },
+}
+
+#[derive(clap::Args)]
+struct TalkArgs {
+    agent: String,
+    /// The spoken question (WAV, MP3, FLAC, Ogg Vorbis)
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the spoken answer (WAV)
+    #[arg(long)]
+    out: PathBuf,
+    /// Sampling seed (the same seed gives the same reply)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The longest reply, in tokens
+    #[arg(long)]
+    max_tokens: Option<usize>,
+    /// Speaking rate (1.0 = the voice's own)
+    #[arg(long, default_value_t = 1.0)]
+    rate: f32,
 }
 
 #[derive(clap::Args)]
@@ -339,6 +370,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let model = api::install_bundled_model(&studio).await?;
             let embedding = api::install_bundled_embedding_model(&studio).await?;
             let speech = api::voice::install_bundled_speech_model(&studio).await?;
+            let voice = api::voice::install_bundled_voice(&studio).await?;
             let models = api::list_models(&studio).await?;
             // The sample agents' knowledge bases need the embedding model.
             let knowledge = if models.iter().any(|m| m.is_embedding()) {
@@ -350,7 +382,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             if j {
                 print_json(&json!({
                     "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models,
-                    "knowledge": knowledge, "speech_model": speech,
+                    "knowledge": knowledge, "speech_model": speech, "voice": voice,
                 }));
             } else {
                 use std::io::IsTerminal;
@@ -369,6 +401,9 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 }
                 if let Some(path) = &speech {
                     println!("Speech-to-text model: {}", path.display());
+                }
+                if let Some(path) = &voice {
+                    println!("Voice: {}", path.display());
                 }
                 if models.is_empty() {
                     println!(
@@ -434,6 +469,35 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 }
             } else {
                 println!("{}", transcript.text);
+            }
+            studio.close().await;
+        }
+        Command::Voice(VoiceCommand::Say { text, out, rate }) => {
+            let studio = Studio::open_default().await?;
+            let report = api::voice::say(&studio, &text, familiar_voice::Prosody { rate }, &out).await?;
+            if j {
+                print_json(&report);
+            } else {
+                println!("Wrote {} ({:.1} s)", report.out.display(), report.seconds);
+            }
+            studio.close().await;
+        }
+        Command::Talk(args) => {
+            let studio = Studio::open_default().await?.with_engine_options(engine);
+            let options = api::TurnOptions { seed: args.seed, max_tokens: args.max_tokens, ..Default::default() };
+            let prosody = familiar_voice::Prosody { rate: args.rate };
+            let report = api::voice::talk_file(&studio, &args.agent, &args.input, &args.out, &options, prosody).await?;
+            if j {
+                print_json(&report);
+            } else {
+                println!("You:   {}", report.transcript);
+                println!("Agent: {}", report.reply);
+                println!("Wrote {} ({:.1} s of speech)", report.out.display(), report.answer_seconds);
+                let t = &report.stages;
+                println!(
+                    "Stages: speech to text {} ms, first token {} ms, first audio {} ms after the question, total {} ms",
+                    t.stt_ms, t.first_token_ms, t.first_audio_ms, t.total_ms
+                );
             }
             studio.close().await;
         }

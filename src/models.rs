@@ -841,6 +841,17 @@ pub fn bundled_whisper_ct2_dir() -> Option<PathBuf> {
     cache_dirs().into_iter().map(|d| d.join("whisper-tiny.en-ct2")).find(|p| p.join("model.bin").is_file())
 }
 
+/// The registry-shipped Piper voice (`.onnx`, with its `.onnx.json` beside it)
+/// and ONNX Runtime's shared library, from the model cache.
+pub fn bundled_voice_files() -> Option<(PathBuf, PathBuf)> {
+    cache_dirs().into_iter().find_map(|d| {
+        let voice = d.join("piper/en_US-joe-medium.onnx");
+        let runtime = d.join("onnxruntime/libonnxruntime.so");
+        (voice.is_file() && voice.with_extension("onnx.json").is_file() && runtime.is_file())
+            .then_some((voice, runtime))
+    })
+}
+
 fn cache_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("FAMILIAR_MODEL_CACHE") {
