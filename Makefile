@@ -43,8 +43,8 @@ bench: deps build
 	cargo build --locked -p familiar-infer --example bench --example embed_bench --example vector_bench
 	$(BENCH_VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/debug/examples/bench $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2 5
 	$(BENCH_VENV)/bin/python scripts/bench_knowledge.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/all-MiniLM-L6-v2 2
-	@$(BENCH_VENV)/bin/python -c "import faster_whisper" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet faster-whisper==1.2.1
-	cargo build --locked -p familiar-voice --example stt_bench
+	@$(BENCH_VENV)/bin/python -c "import faster_whisper, piper" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet faster-whisper==1.2.1 piper-tts==1.3.0
+	cargo build --locked -p familiar-voice --example stt_bench --example tts_bench
 	FAMILIAR_HOME=$(dir $(CARGO_TARGET_DIR))bench/home $(FAMILIAR) setup >/dev/null
-	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en.bin 2
+	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so 2
 	cargo run --locked -q -p familiar-chain --example gas -- --write BENCHMARKS.md

@@ -209,29 +209,51 @@ fn split_after(text: &str, marks: &[char]) -> Vec<String> {
 }
 
 /// A sentence's phonemes as Piper was trained on them: each clause through
-/// `espeak-ng --ipa`, followed by the clause's punctuation, clauses joined by spaces.
+/// `espeak-ng --ipa`, followed by the clause's punctuation, clauses joined by
+/// spaces. One espeak-ng run per sentence (a clause per line, a line back per clause).
 pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
-    let mut parts = Vec::new();
+    let mut clauses = Vec::new();
     for clause in split_after(sentence, &[',', ';', ':', '.', '!', '?']) {
         let (body, mark) = match clause.chars().last() {
-            Some(c) if ",;:.!?".contains(c) => (&clause[..clause.len() - c.len_utf8()], Some(c)),
-            _ => (clause.as_str(), None),
+            Some(c) if ",;:.!?".contains(c) => (clause[..clause.len() - c.len_utf8()].trim().to_owned(), Some(c)),
+            _ => (clause.trim().to_owned(), None),
         };
-        if body.trim().is_empty() {
-            continue;
+        if !body.is_empty() {
+            clauses.push((body.replace('\n', " "), mark));
         }
-        let output = Command::new("espeak-ng")
-            .args(["-q", "--ipa", "-v", voice])
-            .arg(body)
-            .output()
-            .map_err(|e| TtsError::Espeak(e.to_string()))?;
-        if !output.status.success() {
-            return Err(TtsError::Espeak(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
-        }
-        let ipa = String::from_utf8_lossy(&output.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
-        parts.push(format!("{ipa}{}", mark.map(String::from).unwrap_or_default()));
     }
+    if clauses.is_empty() {
+        return Ok(String::new());
+    }
+    let bodies: Vec<&str> = clauses.iter().map(|(b, _)| b.as_str()).collect();
+    let mut lines = espeak(&bodies.join("\n"), voice)?;
+    if lines.len() != clauses.len() {
+        // espeak-ng split a clause itself: ask clause by clause.
+        lines = bodies.iter().map(|b| espeak(b, voice).map(|l| l.join(" "))).collect::<Result<_, _>>()?;
+    }
+    let parts: Vec<String> = lines
+        .iter()
+        .zip(&clauses)
+        .map(|(ipa, (_, mark))| format!("{ipa}{}", mark.map(String::from).unwrap_or_default()))
+        .collect();
     Ok(parts.join(" "))
+}
+
+/// espeak-ng's IPA for `text`, one line per line of output, spaces normalised.
+fn espeak(text: &str, voice: &str) -> Result<Vec<String>, TtsError> {
+    let output = Command::new("espeak-ng")
+        .args(["-q", "--ipa", "-v", voice])
+        .arg(text)
+        .output()
+        .map_err(|e| TtsError::Espeak(e.to_string()))?;
+    if !output.status.success() {
+        return Err(TtsError::Espeak(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect())
 }
 
 #[cfg(test)]
@@ -249,5 +271,6 @@ mod tests {
     fn phonemes_keep_clause_punctuation_as_piper_does() {
         let p = phonemize("Hello there, my friend.", "en-us").unwrap();
         assert_eq!(p, "həlˈoʊ ðˈɛɹ, maɪ fɹˈɛnd.");
+        assert_eq!(phonemize("Well: yes; no!", "en-us").unwrap(), "wˈɛl: jˈɛs; nˈoʊ!");
     }
 }
