@@ -193,3 +193,24 @@ fn wav_header(rate: u32, data_bytes: u32) -> Vec<u8> {
     h.extend_from_slice(&data_bytes.to_le_bytes());
     h
 }
+
+#[test]
+fn voice_activity_detection_finds_the_spoken_part_of_a_recording() {
+    use familiar_voice::vad::{VadConfig, speech_spans};
+    let dir = tempfile::tempdir().unwrap();
+    let speech =
+        familiar_voice::audio::decode_file(&speak(dir.path(), "s.wav", "Please send the report to the team."), 60.0)
+            .unwrap()
+            .resampled(16_000)
+            .unwrap();
+    // One second of silence, the sentence, two seconds of silence.
+    let mut audio = vec![0.0; 16_000];
+    audio.extend_from_slice(&speech.samples);
+    audio.extend(vec![0.0; 32_000]);
+    let spans = speech_spans(&audio, 16_000, VadConfig::default());
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let (start, end) = (spans[0].0 as f64 / 16_000.0, spans[0].1 as f64 / 16_000.0);
+    let spoken_end = 1.0 + speech.seconds();
+    assert!((0.95..1.4).contains(&start), "speech starts at {start}");
+    assert!(end > spoken_end - 0.5 && end < spoken_end + 0.7, "speech ends at {end}, audio at {spoken_end}");
+}

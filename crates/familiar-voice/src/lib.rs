@@ -7,6 +7,7 @@ pub mod convert;
 pub mod ct2;
 pub mod stt;
 pub mod tts;
+pub mod vad;
 
 pub use audio::{Audio, AudioError};
 pub use stt::{Segment, SttError, SttOptions, Transcriber, Transcript};
