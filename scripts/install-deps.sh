@@ -4,8 +4,9 @@
 # Idempotent: it does nothing when everything is already there.
 set -euo pipefail
 
-# cmake builds whisper.cpp (speech to text); espeak-ng speaks the test sentences.
-packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng)
+# cmake builds whisper.cpp (speech to text); espeak-ng gives the voice its phonemes; libasound2-dev is
+# ALSA for the sound devices (cpal).
+packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng libasound2-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -87,6 +87,18 @@ enum VoiceCommand {
         #[arg(long)]
         timestamps: bool,
     },
+    /// List microphones and speakers
+    Devices,
+    /// Record from a microphone into a WAV file, with a level meter
+    Record {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// A device id from `familiar voice devices` (default: the system's)
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// Speak text with the default voice into a WAV file
     Say {
         text: String,
@@ -471,6 +483,48 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 println!("{}", transcript.text);
             }
             studio.close().await;
+        }
+        Command::Voice(VoiceCommand::Devices) => {
+            let devices = api::voice::sound_devices()?;
+            if j {
+                print_json(&devices);
+            } else if devices.is_empty() {
+                println!("No sound devices: voice needs a microphone and a speaker; text chat works without them.");
+            } else {
+                for d in &devices {
+                    let roles = [
+                        (d.input, "input"),
+                        (d.output, "output"),
+                        (d.default_input, "default input"),
+                        (d.default_output, "default output"),
+                    ]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, r)| *r)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                    println!("{:<24} {} ({roles})", d.id, d.name);
+                }
+            }
+        }
+        Command::Voice(VoiceCommand::Record { out, seconds, device }) => {
+            use std::io::IsTerminal;
+            let meter = std::io::stderr().is_terminal() && !j;
+            let report = api::voice::record(device, seconds, &out, move |db| {
+                if meter {
+                    let bars = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 30.0) as usize;
+                    eprint!("\r{:<30} {:>6.1} dBFS", "#".repeat(bars), db);
+                }
+            })
+            .await?;
+            if meter {
+                eprintln!();
+            }
+            if j {
+                print_json(&report);
+            } else {
+                println!("Recorded {} ({:.1} s at {} Hz)", report.out.display(), report.seconds, report.sample_rate);
+            }
         }
         Command::Voice(VoiceCommand::Say { text, out, rate }) => {
             let studio = Studio::open_default().await?;

@@ -285,3 +285,35 @@ pub async fn talk_file(
         },
     })
 }
+
+/// The sound devices (an empty list when there are none).
+pub fn sound_devices() -> Result<Vec<familiar_voice::devices::DeviceInfo>> {
+    use familiar_voice::devices::{Cpal, SoundDevices};
+    Ok(Cpal::default().devices().map_err(|e| Error::Voice(e.to_string()))?)
+}
+
+/// Records from a microphone into a WAV file; `level` gets each block's loudness (dBFS).
+pub async fn record(
+    device: Option<String>,
+    seconds: f64,
+    out: &Path,
+    mut level: impl FnMut(f32) + Send + 'static,
+) -> Result<SayReport> {
+    use familiar_voice::devices::{Cpal, SoundDevices};
+    if !(0.1..=600.0).contains(&seconds) {
+        return Err(Error::Invalid(format!("a recording of {seconds} s: choose 0.1 to 600 s")));
+    }
+    let out = out.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let recording = Cpal::default()
+            .record(device.as_deref(), seconds, &mut |db| {
+                level(db);
+                true
+            })
+            .map_err(|e| Error::Voice(e.to_string()))?;
+        audio::write_wav(&out, &recording.audio)?;
+        Ok(SayReport { seconds: recording.audio.seconds(), sample_rate: recording.audio.rate, out })
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))?
+}

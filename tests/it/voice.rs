@@ -214,3 +214,21 @@ fn voice_activity_detection_finds_the_spoken_part_of_a_recording() {
     assert!((0.95..1.4).contains(&start), "speech starts at {start}");
     assert!(end > spoken_end - 0.5 && end < spoken_end + 0.7, "speech ends at {end}, audio at {spoken_end}");
 }
+
+#[test]
+fn the_cli_lists_devices_and_records_from_alsa_null() {
+    let home = tempfile::tempdir().unwrap();
+    let devices = support::json(home.path(), &["voice", "devices", "--json"]);
+    assert!(devices.as_array().unwrap().iter().any(|d| d["id"] == "null"), "{devices}");
+    let out = home.path().join("rec.wav");
+    let report = support::json(
+        home.path(),
+        &["voice", "record", "--device", "null", "--seconds", "0.5", "--out", out.to_str().unwrap(), "--json"],
+    );
+    assert!((report["seconds"].as_f64().unwrap() - 0.5).abs() < 0.01, "{report}");
+    // What was recorded is a valid WAV (of silence, which transcription refuses as such).
+    let err = support::fails(home.path(), &["voice", "transcribe", out.to_str().unwrap()]);
+    assert!(err.contains("silent") || err.contains("speech-to-text model"), "{err}");
+    let missing = support::fails(home.path(), &["voice", "record", "--device", "nope", "--out", out.to_str().unwrap()]);
+    assert!(missing.contains("familiar voice devices"), "{missing}");
+}

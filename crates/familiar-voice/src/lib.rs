@@ -5,6 +5,7 @@
 pub mod audio;
 pub mod convert;
 pub mod ct2;
+pub mod devices;
 pub mod stt;
 pub mod tts;
 pub mod vad;
