@@ -289,7 +289,7 @@ pub async fn talk_file(
 /// The sound devices (an empty list when there are none).
 pub fn sound_devices() -> Result<Vec<familiar_voice::devices::DeviceInfo>> {
     use familiar_voice::devices::{Cpal, SoundDevices};
-    Ok(Cpal::default().devices().map_err(|e| Error::Voice(e.to_string()))?)
+    Cpal::default().devices().map_err(|e| Error::Voice(e.to_string()))
 }
 
 /// Records from a microphone into a WAV file; `level` gets each block's loudness (dBFS).
