@@ -476,7 +476,7 @@ pub fn format_ether(wei: U256) -> String {
 
 /// Parses an amount of ether (`0.5`, `2`) into wei.
 pub fn parse_ether(text: &str) -> Result<U256> {
-    familiar_chain::client::parse_ether(text).map_err(Error::Invalid)
+    Ok(familiar_chain::client::parse_ether(text)?)
 }
 
 // ---- transactions -----------------------------------------------------------------

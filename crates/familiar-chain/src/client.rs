@@ -28,9 +28,9 @@ pub fn format_ether(wei: U256) -> String {
 }
 
 /// An amount of ether (`0.5`, `2`) in wei.
-pub fn parse_ether(text: &str) -> Result<U256, String> {
+pub fn parse_ether(text: &str) -> Result<U256, ChainError> {
     alloy::primitives::utils::parse_ether(text.trim())
-        .map_err(|_| format!("{text:?} is not an amount of ether (e.g. 0.5)"))
+        .map_err(|_| ChainError::Invalid(format!("{text:?} is not an amount of ether (e.g. 0.5)")))
 }
 
 /// A chain and the AgentNFT contract on it.

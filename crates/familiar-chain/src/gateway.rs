@@ -25,6 +25,23 @@ pub enum GatewayError {
     Pin(String, String),
 }
 
+/// Why one gateway's answer was not taken.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("unreachable ({0})")]
+    Unreachable(String),
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("announces {0} bytes, more than a package may have")]
+    Announced(u64),
+    #[error("sent more bytes than a package may have")]
+    TooLarge,
+    #[error("interrupted ({0})")]
+    Interrupted(String),
+    #[error("sent bytes whose sha256 is {0} (tampered or wrong content): ignored")]
+    WrongHash(String),
+}
+
 fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -61,27 +78,27 @@ async fn fetch_one(
     url: &str,
     digest: &[u8; 32],
     progress: &mut impl FnMut(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Refusal> {
     let response = client
         .get(url)
         .header("Accept", "application/vnd.ipld.raw")
         .send()
         .await
-        .map_err(|e| format!("unreachable ({e})"))?;
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
     if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
+        return Err(Refusal::Status(response.status()));
     }
     let total = response.content_length();
-    if total.is_some_and(|t| t > MAX_PACKAGE_BYTES) {
-        return Err(format!("announces {} bytes, more than a package may have", total.unwrap_or_default()));
+    if let Some(total) = total.filter(|&t| t > MAX_PACKAGE_BYTES) {
+        return Err(Refusal::Announced(total));
     }
     let mut bytes = Vec::new();
     let mut hasher = Sha256::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("interrupted ({e})"))?;
+        let chunk = chunk.map_err(|e| Refusal::Interrupted(e.to_string()))?;
         if bytes.len() as u64 + chunk.len() as u64 > MAX_PACKAGE_BYTES {
-            return Err("sent more bytes than a package may have".into());
+            return Err(Refusal::TooLarge);
         }
         hasher.update(&chunk);
         bytes.extend_from_slice(&chunk);
@@ -89,7 +106,7 @@ async fn fetch_one(
     }
     let got: [u8; 32] = hasher.finalize().into();
     if &got != digest {
-        return Err(format!("sent bytes whose sha256 is {} (tampered or wrong content): ignored", hex::encode(got)));
+        return Err(Refusal::WrongHash(hex::encode(got)));
     }
     Ok(bytes)
 }
