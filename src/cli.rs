@@ -99,7 +99,7 @@ enum VoiceCommand {
         #[arg(long)]
         device: Option<String>,
     },
-    /// Speak text with the default voice into a WAV file
+    /// Speak text with the default voice into a WAV file, and play it with --play
     Say {
         text: String,
         #[arg(long)]
@@ -107,6 +107,12 @@ enum VoiceCommand {
         /// Speaking rate (1.0 = the voice's own)
         #[arg(long, default_value_t = 1.0)]
         rate: f32,
+        /// Also play it on the speaker
+        #[arg(long)]
+        play: bool,
+        /// A speaker id from `familiar voice devices` (default: the system's)
+        #[arg(long)]
+        device: Option<String>,
     },
 }
 
@@ -526,9 +532,12 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 println!("Recorded {} ({:.1} s at {} Hz)", report.out.display(), report.seconds, report.sample_rate);
             }
         }
-        Command::Voice(VoiceCommand::Say { text, out, rate }) => {
+        Command::Voice(VoiceCommand::Say { text, out, rate, play, device }) => {
             let studio = Studio::open_default().await?;
             let report = api::voice::say(&studio, &text, familiar_voice::Prosody { rate }, &out).await?;
+            if play {
+                api::voice::play_file(&report.out, device).await?;
+            }
             if j {
                 print_json(&report);
             } else {

@@ -159,6 +159,21 @@ pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> R
     .map_err(|e| Error::Invalid(e.to_string()))?
 }
 
+/// Plays an audio file on a speaker (the system's default when `device` is `None`).
+pub async fn play_file(path: &Path, device: Option<String>) -> Result<f64> {
+    use familiar_voice::devices::{Cpal, SoundDevices};
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let audio = audio::decode_file(&path, MAX_TRANSCRIBE_SECONDS)?;
+        Cpal::default()
+            .play(device.as_deref(), &audio, &std::sync::atomic::AtomicBool::new(false))
+            .map_err(|e| Error::Voice(e.to_string()))?;
+        Ok(audio.seconds())
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))?
+}
+
 /// How long each stage of a spoken turn took, in milliseconds.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StageTimes {

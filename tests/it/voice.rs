@@ -107,6 +107,13 @@ fn what_the_default_voice_says_is_transcribed_back() {
     let quick =
         support::json(home.path(), &["voice", "say", said, "--out", fast.to_str().unwrap(), "--rate", "1.5", "--json"]);
     assert!(quick["seconds"].as_f64().unwrap() < seconds * 0.8, "{quick}");
+    // Played on ALSA's `null` speaker (no sound card here); a missing speaker is a clear error.
+    support::ok(home.path(), &["voice", "say", "Done.", "--out", fast.to_str().unwrap(), "--play", "--device", "null"]);
+    let no_speaker = support::fails(
+        home.path(),
+        &["voice", "say", "Done.", "--out", fast.to_str().unwrap(), "--play", "--device", "nope"],
+    );
+    assert!(no_speaker.contains("no speaker named"), "{no_speaker}");
     let nothing = support::fails(home.path(), &["voice", "say", "  ", "--out", fast.to_str().unwrap()]);
     assert!(nothing.contains("nothing to say"), "{nothing}");
 }
