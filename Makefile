@@ -46,5 +46,5 @@ bench: deps build
 	@$(BENCH_VENV)/bin/python -c "import faster_whisper, piper" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet faster-whisper==1.2.1 piper-tts==1.3.0
 	cargo build --locked -p familiar-voice --example stt_bench --example tts_bench
 	FAMILIAR_HOME=$(dir $(CARGO_TARGET_DIR))bench/home $(FAMILIAR) setup >/dev/null
-	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so 2
+	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en-q8_0.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so 2
 	cargo run --locked -q -p familiar-chain --example gas -- --write BENCHMARKS.md

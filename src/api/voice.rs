@@ -16,7 +16,7 @@ pub const MAX_TRANSCRIBE_SECONDS: f64 = 30.0 * 60.0;
 
 /// Where the speech-to-text model lives in the data folder.
 pub fn speech_model_path(studio: &Studio) -> PathBuf {
-    studio.home.join("models").join("speech").join("ggml-tiny.en.bin")
+    studio.home.join("models").join("speech").join("ggml-tiny.en-q8_0.bin")
 }
 
 /// Converts the bundled Whisper tiny.en for whisper.cpp, once. Returns the
@@ -35,7 +35,7 @@ pub async fn install_bundled_speech_model(studio: &Studio) -> Result<Option<Path
 }
 
 /// Converts a CTranslate2 Whisper folder (`model.bin`, `vocabulary.txt`) into a
-/// ggml file at `out` (written to a temporary name, then renamed).
+/// ggml file with q8_0 matrices at `out` (written to a temporary name, then renamed).
 pub fn convert_ct2(folder: &Path, out: &Path) -> Result<()> {
     let read = |name: &str| {
         let path = folder.join(name);
@@ -60,7 +60,8 @@ pub fn convert_ct2(folder: &Path, out: &Path) -> Result<()> {
         path: partial.display().to_string(),
         source,
     })?;
-    convert::convert(&model, &vocabulary, file).map_err(|e| Error::Voice(e.to_string()))?;
+    convert::convert_with(&model, &vocabulary, file, convert::Weights::Q8_0)
+        .map_err(|e| Error::Voice(e.to_string()))?;
     std::fs::rename(&partial, out).map_err(|source| Error::Io {
         action: "could not write",
         path: out.display().to_string(),

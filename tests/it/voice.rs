@@ -16,7 +16,7 @@ fn converted_model() -> &'static Path {
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let source = familiar::models::bundled_whisper_ct2_dir().expect("run scripts/fetch-models.sh");
-            let out = dir.path().join("ggml-tiny.en.bin");
+            let out = dir.path().join("ggml-tiny.en-q8_0.bin");
             familiar::api::voice::convert_ct2(&source, &out).unwrap();
             (dir, out)
         })
@@ -25,7 +25,7 @@ fn converted_model() -> &'static Path {
 
 fn home_with_speech_model() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
-    let target = home.path().join("models/speech/ggml-tiny.en.bin");
+    let target = home.path().join("models/speech/ggml-tiny.en-q8_0.bin");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::hard_link(converted_model(), &target)
         .or_else(|_| std::fs::copy(converted_model(), &target).map(|_| ()))
