@@ -16,8 +16,8 @@ use familiar_chain::client::{self, AgentText, Included, TransactionRequest, sign
 use familiar_chain::contract::MAX_ROYALTY_BPS;
 use familiar_chain::node::{DEV_KEY, LOCAL_CHAIN_ID};
 use familiar_chain::{
-    Address, B256, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, LocalNode, Network, PrivateKeySigner, U256,
-    Wallets, gateway, uri,
+    Address, B256, Chain, ChainError, ChainEvent, EventKind, FeeEstimate, LocalNode, Network, Prepared,
+    PrivateKeySigner, U256, Wallets, gateway, uri,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -493,6 +493,25 @@ async fn dev_funds(studio: &Studio, chain: &Chain, address: Address) -> Result<(
     Ok(())
 }
 
+/// Signs a transaction and shows its plan; nothing is sent unless `approve` says yes.
+async fn prepare_approved(
+    studio: &Studio,
+    chain: &Chain,
+    signer: &PrivateKeySigner,
+    request: TransactionRequest,
+    action: String,
+    royalty_wei: Option<U256>,
+    approve: Approve<'_>,
+) -> Result<Prepared> {
+    dev_funds(studio, chain, signer.address()).await?;
+    let prepared = chain.prepare(signer, request).await?;
+    let plan = TxPlan { action, from: signer.address(), value_wei: prepared.value, royalty_wei, fee: prepared.fee };
+    if !approve(&plan) {
+        return Err(Error::Declined);
+    }
+    Ok(prepared)
+}
+
 async fn transact(
     studio: &Studio,
     chain: &Chain,
@@ -502,12 +521,7 @@ async fn transact(
     royalty_wei: Option<U256>,
     approve: Approve<'_>,
 ) -> Result<(Included, FeeEstimate)> {
-    dev_funds(studio, chain, signer.address()).await?;
-    let prepared = chain.prepare(signer, request).await?;
-    let plan = TxPlan { action, from: signer.address(), value_wei: prepared.value, royalty_wei, fee: prepared.fee };
-    if !approve(&plan) {
-        return Err(Error::Declined);
-    }
+    let prepared = prepare_approved(studio, chain, signer, request, action, royalty_wei, approve).await?;
     chain.send(&prepared.raw).await?;
     Ok((chain.wait(prepared.hash, RECEIPT_TIMEOUT).await?, prepared.fee))
 }
@@ -662,23 +676,9 @@ pub async fn mint_agent(
 
     let text = agent_text(&agent, options.description.clone());
     let (request, _) = chain.mint_request(&signer, id, options.royalty_bps, &text).await?;
-    dev_funds(studio, &chain, signer.address()).await?;
-    let prepared = chain.prepare(&signer, request).await?;
-    let plan = TxPlan {
-        action: format!(
-            "mint {} with a {}.{:02} % royalty",
-            text.name,
-            options.royalty_bps / 100,
-            options.royalty_bps % 100
-        ),
-        from: signer.address(),
-        value_wei: prepared.value,
-        royalty_wei: None,
-        fee: prepared.fee,
-    };
-    if !approve(&plan) {
-        return Err(Error::Declined);
-    }
+    let action =
+        format!("mint {} with a {}.{:02} % royalty", text.name, options.royalty_bps / 100, options.royalty_bps % 100);
+    let prepared = prepare_approved(studio, &chain, &signer, request, action, None, approve).await?;
     let network = chain.network();
     let now = studio.now();
     sqlx::query(

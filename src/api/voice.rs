@@ -132,9 +132,9 @@ fn load_voice(studio: &Studio, threads: Option<usize>) -> Result<Piper> {
     Ok(Piper::load(&voice, &runtime, threads)?)
 }
 
-/// What `say` wrote.
+/// A WAV file written by `say` or `record`.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SayReport {
+pub struct WavReport {
     /// The WAV file.
     pub out: PathBuf,
     /// Seconds of speech.
@@ -144,7 +144,7 @@ pub struct SayReport {
 }
 
 /// Speaks `text` with the default voice into a WAV file.
-pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> Result<SayReport> {
+pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> Result<WavReport> {
     if text.trim().is_empty() {
         return Err(Error::Invalid("there is nothing to say".into()));
     }
@@ -154,7 +154,7 @@ pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> R
         let samples = voice.speak_all(&text, prosody)?;
         let audio = familiar_voice::Audio { samples, rate: voice.sample_rate() };
         audio::write_wav(&out, &audio)?;
-        Ok(SayReport { seconds: audio.seconds(), sample_rate: audio.rate, out })
+        Ok(WavReport { seconds: audio.seconds(), sample_rate: audio.rate, out })
     })
     .await
     .map_err(|e| Error::Invalid(e.to_string()))?
@@ -314,7 +314,7 @@ pub async fn record(
     seconds: f64,
     out: &Path,
     mut level: impl FnMut(f32) + Send + 'static,
-) -> Result<SayReport> {
+) -> Result<WavReport> {
     use familiar_voice::devices::{Cpal, SoundDevices};
     if !(0.1..=600.0).contains(&seconds) {
         return Err(Error::Invalid(format!("a recording of {seconds} s: choose 0.1 to 600 s")));
@@ -328,7 +328,7 @@ pub async fn record(
             })
             .map_err(|e| Error::Voice(e.to_string()))?;
         audio::write_wav(&out, &recording.audio)?;
-        Ok(SayReport { seconds: recording.audio.seconds(), sample_rate: recording.audio.rate, out })
+        Ok(WavReport { seconds: recording.audio.seconds(), sample_rate: recording.audio.rate, out })
     })
     .await
     .map_err(|e| Error::Invalid(e.to_string()))?
