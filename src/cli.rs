@@ -12,6 +12,7 @@ use crate::agent::{ExportFormat, ImportOptions};
 use crate::api::{self, Studio};
 
 mod chain;
+mod voice;
 
 #[derive(Parser)]
 #[command(name = "familiar", version, about = "A local-first studio for AI agents")]
@@ -56,11 +57,11 @@ enum Command {
     /// The chain: start and stop the local one, status, choose another network
     #[command(subcommand)]
     Chain(chain::ChainCommand),
-    /// Voice: transcribe speech from audio files, speak text
+    /// Voice: transcribe, speak, sound devices, voice profiles with consent
     #[command(subcommand)]
-    Voice(VoiceCommand),
-    /// Talk with an agent by voice: a spoken question from a file, the spoken answer into a file
-    Talk(TalkArgs),
+    Voice(voice::VoiceCommand),
+    /// Talk with an agent by voice: live (microphone and speaker), or from a file into a file
+    Talk(voice::TalkArgs),
     /// Mint an agent as an ERC-721 token whose content hash pins its package
     Mint(chain::MintArgs),
     /// The marketplace: list minted agents, sell, cancel, buy, import
@@ -73,67 +74,6 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
-}
-
-#[derive(Subcommand)]
-enum VoiceCommand {
-    /// Print the transcript of an audio file (WAV, MP3, FLAC, Ogg Vorbis)
-    Transcribe {
-        file: PathBuf,
-        /// The spoken language (e.g. en); default: the model's
-        #[arg(long)]
-        language: Option<String>,
-        /// Print each segment with its start and end time
-        #[arg(long)]
-        timestamps: bool,
-    },
-    /// List microphones and speakers
-    Devices,
-    /// Record from a microphone into a WAV file, with a level meter
-    Record {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 5.0)]
-        seconds: f64,
-        /// A device id from `familiar voice devices` (default: the system's)
-        #[arg(long)]
-        device: Option<String>,
-    },
-    /// Speak text with the default voice into a WAV file, and play it with --play
-    Say {
-        text: String,
-        #[arg(long)]
-        out: PathBuf,
-        /// Speaking rate (1.0 = the voice's own)
-        #[arg(long, default_value_t = 1.0)]
-        rate: f32,
-        /// Also play it on the speaker
-        #[arg(long)]
-        play: bool,
-        /// A speaker id from `familiar voice devices` (default: the system's)
-        #[arg(long)]
-        device: Option<String>,
-    },
-}
-
-#[derive(clap::Args)]
-struct TalkArgs {
-    agent: String,
-    /// The spoken question (WAV, MP3, FLAC, Ogg Vorbis)
-    #[arg(long = "in")]
-    input: PathBuf,
-    /// Where to write the spoken answer (WAV)
-    #[arg(long)]
-    out: PathBuf,
-    /// Sampling seed (the same seed gives the same reply)
-    #[arg(long)]
-    seed: Option<u64>,
-    /// The longest reply, in tokens
-    #[arg(long)]
-    max_tokens: Option<usize>,
-    /// Speaking rate (1.0 = the voice's own)
-    #[arg(long, default_value_t = 1.0)]
-    rate: f32,
 }
 
 #[derive(clap::Args)]
@@ -179,12 +119,14 @@ enum ModelsCommand {
     List,
     /// Recommended models to download
     Catalog,
-    /// Download a GGUF (or, with --embedding, a sentence-embedding model) from the Hugging Face Hub (resumes; verifies its sha256)
+    /// Download from the Hugging Face Hub (resumes; verifies sha256): a GGUF (repo and file), a
+    /// sentence-embedding model (repo --embedding), a speech model (whisper-base.en, …) or the
+    /// voice-cloning model (metavoice-1b); `familiar models catalog` lists them
     Pull {
-        /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF or BAAI/bge-small-en-v1.5
+        /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF or BAAI/bge-small-en-v1.5; or a
+        /// speech model id (whisper-base.en) or metavoice-1b
         repo: String,
-        /// File in the repository, e.g. SmolLM2-360M-Instruct-Q4_K_M.gguf (not for --embedding)
-        #[arg(required_unless_present = "embedding")]
+        /// File in the repository, e.g. SmolLM2-360M-Instruct-Q4_K_M.gguf (for GGUF models)
         file: Option<String>,
         /// The repository is a sentence-transformers embedding model (for knowledge bases)
         #[arg(long)]
@@ -389,6 +331,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             let embedding = api::install_bundled_embedding_model(&studio).await?;
             let speech = api::voice::install_bundled_speech_model(&studio).await?;
             let voice = api::voice::install_bundled_voice(&studio).await?;
+            let speaker_model = api::voice::install_bundled_speaker_model(&studio).await?;
             let models = api::list_models(&studio).await?;
             // The sample agents' knowledge bases need the embedding model.
             let knowledge = if models.iter().any(|m| m.is_embedding()) {
@@ -400,7 +343,7 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             if j {
                 print_json(&json!({
                     "home": studio.home(), "installed": installed, "agents": agents_json(&agents), "models": models,
-                    "knowledge": knowledge, "speech_model": speech, "voice": voice,
+                    "knowledge": knowledge, "speech_model": speech, "voice": voice, "speaker_model": speaker_model,
                 }));
             } else {
                 use std::io::IsTerminal;
@@ -422,6 +365,9 @@ pub async fn run(cli: Cli) -> api::Result<()> {
                 }
                 if let Some(path) = &voice {
                     println!("Voice: {}", path.display());
+                }
+                if let Some(path) = &speaker_model {
+                    println!("Speaker-fingerprint model: {}", path.display());
                 }
                 if models.is_empty() {
                     println!(
@@ -475,93 +421,10 @@ pub async fn run(cli: Cli) -> api::Result<()> {
             studio.close().await;
         }
         Command::Package(command) => package_command(j, command).await?,
-        Command::Voice(VoiceCommand::Transcribe { file, language, timestamps }) => {
-            let studio = Studio::open_default().await?;
-            let options = familiar_voice::SttOptions { language, threads: cli.threads };
-            let transcript = api::voice::transcribe_file(&studio, &file, options).await?;
-            if j {
-                print_json(&transcript);
-            } else if timestamps {
-                for s in &transcript.segments {
-                    println!("[{:>7.2} → {:>7.2}] {}", s.start_s, s.end_s, s.text);
-                }
-            } else {
-                println!("{}", transcript.text);
-            }
-            studio.close().await;
-        }
-        Command::Voice(VoiceCommand::Devices) => {
-            let devices = api::voice::sound_devices()?;
-            if j {
-                print_json(&devices);
-            } else if devices.is_empty() {
-                println!("No sound devices: voice needs a microphone and a speaker; text chat works without them.");
-            } else {
-                for d in &devices {
-                    let roles = [
-                        (d.input, "input"),
-                        (d.output, "output"),
-                        (d.default_input, "default input"),
-                        (d.default_output, "default output"),
-                    ]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, r)| *r)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                    println!("{:<24} {} ({roles})", d.id, d.name);
-                }
-            }
-        }
-        Command::Voice(VoiceCommand::Record { out, seconds, device }) => {
-            use std::io::IsTerminal;
-            let meter = std::io::stderr().is_terminal() && !j;
-            let report = api::voice::record(device, seconds, &out, move |db| {
-                if meter {
-                    let bars = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 30.0) as usize;
-                    eprint!("\r{:<30} {:>6.1} dBFS", "#".repeat(bars), db);
-                }
-            })
-            .await?;
-            if meter {
-                eprintln!();
-            }
-            if j {
-                print_json(&report);
-            } else {
-                println!("Recorded {} ({:.1} s at {} Hz)", report.out.display(), report.seconds, report.sample_rate);
-            }
-        }
-        Command::Voice(VoiceCommand::Say { text, out, rate, play, device }) => {
-            let studio = Studio::open_default().await?;
-            let report = api::voice::say(&studio, &text, familiar_voice::Prosody { rate }, &out).await?;
-            if play {
-                api::voice::play_file(&report.out, device).await?;
-            }
-            if j {
-                print_json(&report);
-            } else {
-                println!("Wrote {} ({:.1} s)", report.out.display(), report.seconds);
-            }
-            studio.close().await;
-        }
+        Command::Voice(command) => voice::voice_command(j, cli.threads, command).await?,
         Command::Talk(args) => {
             let studio = Studio::open_default().await?.with_engine_options(engine);
-            let options = api::TurnOptions { seed: args.seed, max_tokens: args.max_tokens, ..Default::default() };
-            let prosody = familiar_voice::Prosody { rate: args.rate };
-            let report = api::voice::talk_file(&studio, &args.agent, &args.input, &args.out, &options, prosody).await?;
-            if j {
-                print_json(&report);
-            } else {
-                println!("You:   {}", report.transcript);
-                println!("Agent: {}", report.reply);
-                println!("Wrote {} ({:.1} s of speech)", report.out.display(), report.answer_seconds);
-                let t = &report.stages;
-                println!(
-                    "Stages: speech to text {} ms, first token {} ms, first audio {} ms after the question, total {} ms",
-                    t.stt_ms, t.first_token_ms, t.first_audio_ms, t.total_ms
-                );
-            }
+            voice::talk_command(&studio, j, args).await?;
             studio.close().await;
         }
         Command::Wallet(command) => {
@@ -1135,6 +998,10 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                 print_json(&json!({
                     "models": crate::models::CATALOG,
                     "embedding_models": crate::models::EMBEDDING_CATALOG,
+                    "speech_models": crate::models::SPEECH_CATALOG,
+                    "voice_clone_model": familiar_voice::clone::FILES.iter().map(|f| json!({
+                        "repo": f.repo, "path": f.path, "size_mb": f.approx_bytes >> 20,
+                    })).collect::<Vec<_>>(),
                     "available_memory": available,
                 }));
             } else {
@@ -1164,17 +1031,40 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                         m.name, m.dim, m.size_mb, m.license, m.repo, m.note
                     );
                 }
+                println!("\nSpeech-to-text models (whisper.cpp; the one pulled last is used):");
+                println!("{:<30} {:>8}  {:<13} PULL WITH", "ID", "SIZE", "LANGUAGES");
+                for m in crate::models::SPEECH_CATALOG {
+                    println!("{:<30} {:>5} MB  {:<13} familiar models pull {}", m.id, m.size_mb, m.languages, m.id);
+                }
+                let clone_mb: u64 = familiar_voice::clone::FILES.iter().map(|f| f.approx_bytes >> 20).sum();
+                println!("\nVoice cloning (agents with a voice profile speak in the cloned voice):");
+                println!(
+                    "{:<30} {:>5} MB  {:<13} familiar models pull {}",
+                    "MetaVoice-1B",
+                    clone_mb,
+                    "English",
+                    familiar_voice::clone::MODEL_ID
+                );
             }
         }
         ModelsCommand::Pull { repo, file, embedding, revision, sha256 } => {
+            let speech = crate::models::SPEECH_CATALOG.iter().any(|e| e.id == repo);
             let model = match file {
-                Some(file) if !embedding => {
+                _ if repo == familiar_voice::clone::MODEL_ID => {
+                    api::pull_voice_clone_model(studio, progress_bar(), Default::default()).await
+                }
+                _ if speech => api::pull_speech_model(studio, &repo, progress_bar(), Default::default()).await,
+                _ if embedding => api::pull_embedding_model(studio, &repo, progress_bar(), Default::default()).await,
+                Some(file) => {
                     let mut request = crate::models::PullRequest::new(&repo, &file);
                     request.revision = revision;
                     request.sha256 = sha256;
                     api::pull_model(studio, request, progress_bar(), Default::default()).await
                 }
-                _ => api::pull_embedding_model(studio, &repo, progress_bar(), Default::default()).await,
+                None => Err(api::Error::Invalid(format!(
+                    "name the file to pull from {repo} (a .gguf), or add --embedding for a sentence-embedding model; \
+                     `familiar models catalog` lists what can be pulled"
+                ))),
             };
             if !j {
                 eprintln!();

@@ -15,3 +15,4 @@ pub mod samples;
 pub mod serve;
 pub mod store;
 pub mod time;
+pub mod voice;

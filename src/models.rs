@@ -85,10 +85,20 @@ const EMBEDDING_REQUIRED: &[&str] = &["config.json", "tokenizer.json", "model.sa
 pub const BUNDLED_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 const BUNDLED_EMBEDDING_DIR: &str = "all-MiniLM-L6-v2";
 
+/// The architecture of speech-to-text models (whisper.cpp ggml files).
+pub const SPEECH_ARCH: &str = "whisper";
+/// The architecture of the voice-cloning model (a folder of safetensors).
+pub const VOICE_CLONE_ARCH: &str = "metavoice";
+
 impl InstalledModel {
     /// A sentence-embedding model (for knowledge bases), not a chat model.
     pub fn is_embedding(&self) -> bool {
         EMBEDDING_ARCHS.contains(&self.arch.as_str())
+    }
+
+    /// A chat model (not an embedding, speech or voice model).
+    pub fn is_chat(&self) -> bool {
+        !self.is_embedding() && self.arch != SPEECH_ARCH && self.arch != VOICE_CLONE_ARCH
     }
 }
 
@@ -164,14 +174,14 @@ impl Models<'_> {
     pub async fn choose(&self, wanted: Option<&str>) -> Result<InstalledModel, ModelError> {
         if let Some(id) = wanted
             && let Ok(model) = self.get(id).await
-            && !model.is_embedding()
+            && model.is_chat()
         {
             return Ok(model);
         }
         if let Ok(model) = self.get(&model_id(BUNDLED_MODEL)).await {
             return Ok(model);
         }
-        self.list().await?.into_iter().find(|m| !m.is_embedding()).ok_or(ModelError::NoneInstalled)
+        self.list().await?.into_iter().find(InstalledModel::is_chat).ok_or(ModelError::NoneInstalled)
     }
 
     /// An installed sentence-embedding model (the bundled one when `wanted` is `None`).
@@ -403,6 +413,193 @@ impl Models<'_> {
             }
         }
     }
+}
+
+/// One file of a model made of several, as the Hub has it.
+#[derive(Debug, Clone)]
+pub struct HubFile {
+    pub repo: String,
+    /// The path in the repository.
+    pub path: String,
+    /// The name in the model's folder.
+    pub name: String,
+}
+
+impl Models<'_> {
+    /// Downloads a model made of one or more files from the Hub into
+    /// `models/<target>` (a file when there is one, else a folder): each file
+    /// resumable and verified against the Hub's sha256, staged in
+    /// `.partial/<id>/`, then checked with `check` (on the staged path) before
+    /// it is moved into place and registered as `id` with `arch`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn pull_files(
+        &self,
+        id: &str,
+        arch: &str,
+        files: &[HubFile],
+        target: &str,
+        check: impl FnOnce(&Path) -> Result<(), ModelError> + Send + 'static,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &CancelToken,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
+        let staging = self.dir.join(".partial").join(id);
+        std::fs::create_dir_all(&staging).map_err(io("could not create", &staging))?;
+        let mut main_sha = String::new();
+        let mut size = 0;
+        for file in files {
+            let path = staging.join(&file.name);
+            let part = path.with_extension("part");
+            if !path.is_file() || part.exists() {
+                let request = PullRequest::new(&file.repo, &file.path);
+                download(&request, &part, progress, cancel)?;
+                std::fs::rename(&part, &path).map_err(io("could not move", &part))?;
+            }
+            size += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if main_sha.is_empty() {
+                main_sha = sha256_file(&path)?;
+            }
+        }
+        let staged = if files.len() == 1 { staging.join(&files[0].name) } else { staging.clone() };
+        let checked = staged.clone();
+        tokio::task::spawn_blocking(move || check(&checked))
+            .await
+            .map_err(|e| ModelError::Invalid(format!("the model check stopped unexpectedly: {e}")))?
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&staging);
+            })?;
+        let destination = self.dir.join(target);
+        std::fs::create_dir_all(destination.parent().unwrap_or(&self.dir))
+            .map_err(io("could not create", &self.dir))?;
+        if destination.is_dir() {
+            std::fs::remove_dir_all(&destination).map_err(io("could not replace", &destination))?;
+        }
+        std::fs::rename(&staged, &destination).map_err(io("could not move into", &self.dir))?;
+        let _ = std::fs::remove_dir_all(&staging);
+        let source = files.iter().map(|f| format!("hf:{}/{}", f.repo, f.path)).collect::<Vec<_>>().join(" ");
+        sqlx::query(
+            "INSERT INTO models (id, file, sha256, size, arch, source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size,
+             arch = excluded.arch, source = excluded.source, added_at = excluded.added_at",
+        )
+        .bind(id)
+        .bind(target)
+        .bind(&main_sha)
+        .bind(size as i64)
+        .bind(arch)
+        .bind(&source)
+        .bind(now)
+        .execute(self.pool)
+        .await?;
+        self.get(id).await
+    }
+
+    /// The speech-to-text model installed last, if any was pulled.
+    pub async fn speech_model(&self) -> Result<Option<InstalledModel>, ModelError> {
+        let row = sqlx::query("SELECT * FROM models WHERE arch = ? ORDER BY added_at DESC, rowid DESC LIMIT 1")
+            .bind(SPEECH_ARCH)
+            .fetch_optional(self.pool)
+            .await?;
+        Ok(row.as_ref().map(installed).transpose()?)
+    }
+}
+
+/// The official whisper.cpp models on the Hub.
+pub const SPEECH_REPO: &str = "ggerganov/whisper.cpp";
+
+/// A speech-to-text model users can pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeechCatalogEntry {
+    /// What `familiar models pull` takes, e.g. `whisper-base.en`.
+    pub id: &'static str,
+    /// The file in [`SPEECH_REPO`].
+    pub file: &'static str,
+    pub size_mb: u64,
+    /// `English` for the `.en` models, else 99 languages.
+    pub languages: &'static str,
+    pub license: &'static str,
+}
+
+const fn speech(id: &'static str, file: &'static str, size_mb: u64, english: bool) -> SpeechCatalogEntry {
+    SpeechCatalogEntry {
+        id,
+        file,
+        size_mb,
+        languages: if english { "English" } else { "99 languages" },
+        license: "MIT",
+    }
+}
+
+/// whisper.cpp's own ggml files, smallest first.
+pub const SPEECH_CATALOG: &[SpeechCatalogEntry] = &[
+    speech("whisper-tiny.en", "ggml-tiny.en.bin", 75, true),
+    speech("whisper-tiny", "ggml-tiny.bin", 75, false),
+    speech("whisper-base.en", "ggml-base.en.bin", 142, true),
+    speech("whisper-base", "ggml-base.bin", 142, false),
+    speech("whisper-small.en", "ggml-small.en.bin", 466, true),
+    speech("whisper-small", "ggml-small.bin", 466, false),
+    speech("whisper-medium.en", "ggml-medium.en.bin", 1_500, true),
+    speech("whisper-medium", "ggml-medium.bin", 1_500, false),
+    speech("whisper-large-v3-turbo-q5_0", "ggml-large-v3-turbo-q5_0.bin", 547, false),
+    speech("whisper-large-v3-turbo", "ggml-large-v3-turbo.bin", 1_620, false),
+    speech("whisper-large-v3", "ggml-large-v3.bin", 3_100, false),
+];
+
+/// Checks a whisper.cpp ggml file's header: the magic number and hyper-parameters
+/// a real Whisper model has. (Loading it is the full check.)
+pub fn check_speech_header(path: &Path) -> Result<(), ModelError> {
+    let mut header = [0u8; 48];
+    let name = path.display().to_string();
+    let mut file = std::fs::File::open(path).map_err(io("could not read", path))?;
+    file.read_exact(&mut header)
+        .map_err(|_| ModelError::Invalid(format!("{name} is too short to be a whisper.cpp model")))?;
+    let word = |i: usize| u32::from_le_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
+    if word(0) != 0x6767_6d6c {
+        return Err(ModelError::Invalid(format!("{name} is not a whisper.cpp ggml model (wrong magic number)")));
+    }
+    // n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state,
+    // n_text_head, n_text_layer, n_mels, ftype
+    let (vocab, audio_ctx, mels) = (word(1), word(2), word(10));
+    if !(51_864..=51_866).contains(&vocab) || audio_ctx != 1500 || !(mels == 80 || mels == 128) {
+        return Err(ModelError::Invalid(format!(
+            "{name} does not describe a Whisper model (vocabulary {vocab}, audio context {audio_ctx}, {mels} mel bins)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a downloaded folder of safetensors and JSON files: each safetensors
+/// file has a readable header, each JSON file parses. (The weights are read
+/// when the model is loaded.)
+pub fn check_model_folder(dir: &Path) -> Result<(), ModelError> {
+    let entries = std::fs::read_dir(dir).map_err(io("could not read", dir))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path.display().to_string();
+        let bad = |why: &str| ModelError::Invalid(format!("{name} is not a valid model file: {why}"));
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("safetensors") => {
+                let mut file = std::fs::File::open(&path).map_err(io("could not read", &path))?;
+                let mut len = [0u8; 8];
+                file.read_exact(&mut len).map_err(|_| bad("too short"))?;
+                let len = u64::from_le_bytes(len);
+                let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                if len == 0 || len > 100 << 20 || len + 8 > size {
+                    return Err(bad("its header size is impossible"));
+                }
+                let mut header = vec![0u8; len as usize];
+                file.read_exact(&mut header).map_err(|_| bad("truncated header"))?;
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&header)
+                    .map_err(|e| bad(&format!("unreadable header ({e})")))?;
+            }
+            Some("json") => {
+                let bytes = std::fs::read(&path).map_err(io("could not read", &path))?;
+                serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| bad(&e.to_string()))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// What to download from the Hub.
@@ -839,6 +1036,11 @@ pub fn bundled_embedding_dir() -> Option<PathBuf> {
 /// `vocabulary.txt`), which `familiar setup` converts for whisper.cpp.
 pub fn bundled_whisper_ct2_dir() -> Option<PathBuf> {
     cache_dirs().into_iter().map(|d| d.join("whisper-tiny.en-ct2")).find(|p| p.join("model.bin").is_file())
+}
+
+/// Resemblyzer's speaker-encoder weights (a legacy torch pickle), from the model cache.
+pub fn bundled_speaker_weights() -> Option<PathBuf> {
+    cache_dirs().into_iter().map(|d| d.join("resemblyzer/pretrained.pt")).find(|p| p.is_file())
 }
 
 /// The registry-shipped Piper voice (`.onnx`, with its `.onnx.json` beside it)

@@ -23,10 +23,15 @@ pub use import::{
 };
 pub use spec::{
     AgentSpec, Asset, EMBEDDED, EntryId, FamiliarSettings, KnowledgeRef, LoreEntry, Lorebook, ModelSettings,
-    RemoteEngine, Sampling, VoiceRef, ext,
+    RemoteEngine, Sampling, VoiceConsent, VoiceFingerprint, VoiceProfile, VoiceRef, ext,
 };
 
 use crate::archive::{ArchiveError, is_safe_path};
+
+/// The asset type of a voice profile's recordings, and their names.
+pub const VOICE_ASSET: &str = "voice";
+pub const VOICE_REFERENCE: &str = "reference";
+pub const VOICE_CONSENT: &str = "consent";
 
 /// Upper bounds on what an import may contain.
 pub mod limits {
@@ -135,6 +140,50 @@ impl Agent {
     /// The card as Character Card V3 JSON, with assets as `embeded://` URIs.
     pub fn card_json(&self) -> serde_json::Value {
         to_v3_json(&self.spec)
+    }
+
+    /// The embedded file of the asset of type `kind` named `name`.
+    pub fn asset_file(&self, kind: &str, name: &str) -> Option<&[u8]> {
+        let asset = self.spec.assets.as_deref()?.iter().find(|a| a.kind == kind && a.name == name)?;
+        self.files.get(asset.embedded_path()?).map(Vec::as_slice)
+    }
+
+    /// The agent with a voice profile: its reference and consent recordings
+    /// (WAV) become the assets `voice/reference` and `voice/consent`, replacing
+    /// earlier ones, and the profile goes into `familiar/voice`.
+    pub fn with_voice_profile(
+        &self,
+        profile: VoiceProfile,
+        reference: Vec<u8>,
+        consent: Vec<u8>,
+    ) -> Result<Agent, CardError> {
+        let mut agent = self.without_voice_profile()?;
+        let assets = agent.spec.assets.get_or_insert_with(Vec::new);
+        for (name, data) in [(VOICE_REFERENCE, reference), (VOICE_CONSENT, consent)] {
+            let path = format!("assets/{VOICE_ASSET}/audio/{name}.wav");
+            assets.push(Asset {
+                kind: VOICE_ASSET.into(),
+                uri: format!("{EMBEDDED}{path}"),
+                name: name.into(),
+                ext: "wav".into(),
+                extra: Default::default(),
+            });
+            agent.files.insert(path, data);
+        }
+        agent.spec.familiar.voice.get_or_insert_with(Default::default).profile = Some(profile);
+        Agent::new(agent.spec, agent.files)
+    }
+
+    /// The agent without its voice profile and recordings (preset and prosody stay).
+    pub fn without_voice_profile(&self) -> Result<Agent, CardError> {
+        let mut spec = self.spec.clone();
+        if let Some(assets) = spec.assets.as_mut() {
+            assets.retain(|a| a.kind != VOICE_ASSET);
+        }
+        if let Some(voice) = spec.familiar.voice.as_mut() {
+            voice.profile = None;
+        }
+        Agent::new(spec, self.files.clone())
     }
 
     /// Replaces the spec, keeping the files (for editors). Fails if an

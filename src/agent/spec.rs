@@ -183,13 +183,62 @@ pub struct Sampling {
     pub extra: Map<String, Value>,
 }
 
-/// The agent's voice: a profile shipped with it, or a bundled preset.
+/// The agent's voice: a bundled preset, how it speaks, and a voice profile
+/// shipped with the agent (the cloned voice). Unknown keys are kept.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct VoiceRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
+    /// A bundled voice preset (`voices/`), used when there is no profile or no cloning model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// Speaking rate: 1.0 is the voice's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f32>,
+    /// Pitch shift in semitones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<VoiceProfile>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A voice profile: the creator's reference recording (the embedded asset of
+/// type `voice` named `reference`), its speaker fingerprint, the checks it
+/// passed, and the creator's recorded consent (the asset named `consent`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VoiceProfile {
+    /// Seconds of reference audio.
+    pub seconds: f64,
+    pub fingerprint: VoiceFingerprint,
+    /// The checks of the reference recording, as measured.
+    #[serde(default)]
+    pub checks: Value,
+    pub consent: VoiceConsent,
+    /// When the profile was created (Unix seconds).
+    pub created_at: i64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A speaker fingerprint and the model that computed it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VoiceFingerprint {
+    pub model: String,
+    pub vector: Vec<f32>,
+}
+
+/// The creator's consent: the sentence shown, what was heard, and how it matched.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VoiceConsent {
+    pub sentence: String,
+    pub transcript: String,
+    /// Word error rate of the transcript against the sentence.
+    pub word_error_rate: f64,
+    /// Fingerprint similarity of the read-out to the reference, and the bound it had to reach.
+    pub similarity: f32,
+    pub threshold: f32,
+    pub accepted: bool,
+    pub at: i64,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

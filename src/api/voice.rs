@@ -5,24 +5,28 @@
 
 use std::path::{Path, PathBuf};
 
-use familiar_voice::tts::{Piper, Prosody};
+use familiar_voice::reference::{self, ReferenceReport};
+use familiar_voice::speaker::{Fingerprint, SpeakerEncoder};
+use familiar_voice::tts::{Piper, Prosody, Voice};
 use familiar_voice::{SttOptions, Transcriber, Transcript, audio, convert, stt};
+use serde::Serialize;
 
 use super::{Error, Result, Studio};
-use crate::models;
+use crate::voice::ConsentCheck;
+use crate::{agent, models};
 
 /// Audio files longer than this are refused for transcription.
 pub const MAX_TRANSCRIBE_SECONDS: f64 = 30.0 * 60.0;
 
-/// Where the speech-to-text model lives in the data folder.
-pub fn speech_model_path(studio: &Studio) -> PathBuf {
+/// Where the bundled speech-to-text model is converted to, in the data folder.
+pub fn bundled_speech_model_path(studio: &Studio) -> PathBuf {
     studio.home.join("models").join("speech").join("ggml-tiny.en-q8_0.bin")
 }
 
 /// Converts the bundled Whisper tiny.en for whisper.cpp, once. Returns the
 /// model's path, or `None` when the bundled model is not in the model cache.
 pub async fn install_bundled_speech_model(studio: &Studio) -> Result<Option<PathBuf>> {
-    let target = speech_model_path(studio);
+    let target = bundled_speech_model_path(studio);
     if target.is_file() {
         return Ok(Some(target));
     }
@@ -71,12 +75,7 @@ pub fn convert_ct2(folder: &Path, out: &Path) -> Result<()> {
 
 /// Transcribes an audio file (WAV, MP3, FLAC, Ogg Vorbis) with the speech model.
 pub async fn transcribe_file(studio: &Studio, path: &Path, options: SttOptions) -> Result<Transcript> {
-    let model = speech_model_path(studio);
-    if !model.is_file() {
-        return Err(Error::Voice(
-            "no speech-to-text model yet: run `familiar setup` (it converts the bundled Whisper tiny.en)".into(),
-        ));
-    }
+    let model = speech_model_path(studio).await?;
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let audio = audio::decode_file(&path, MAX_TRANSCRIBE_SECONDS)?;
@@ -166,9 +165,7 @@ pub async fn play_file(path: &Path, device: Option<String>) -> Result<f64> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let audio = audio::decode_file(&path, MAX_TRANSCRIBE_SECONDS)?;
-        Cpal::default()
-            .play(device.as_deref(), &audio, &std::sync::atomic::AtomicBool::new(false))
-            .map_err(|e| Error::Voice(e.to_string()))?;
+        Cpal::default().play(device.as_deref(), &audio, &std::sync::atomic::AtomicBool::new(false))?;
         Ok(audio.seconds())
     })
     .await
@@ -176,7 +173,7 @@ pub async fn play_file(path: &Path, device: Option<String>) -> Result<f64> {
 }
 
 /// How long each stage of a spoken turn took, in milliseconds.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StageTimes {
     /// Speech to text of the question.
     pub stt_ms: u64,
@@ -205,6 +202,8 @@ pub struct TalkReport {
     pub answer_seconds: f64,
     /// Per-stage latency.
     pub stages: StageTimes,
+    /// Which voice spoke, and why the default one did for an agent with a profile.
+    pub voice: VoiceChoice,
 }
 
 /// One spoken turn without a sound card: the question from a file is
@@ -216,7 +215,7 @@ pub async fn talk_file(
     question: &Path,
     out: &Path,
     options: &super::TurnOptions,
-    prosody: Prosody,
+    prosody: Option<Prosody>,
 ) -> Result<TalkReport> {
     use std::sync::mpsc;
     use std::time::Instant;
@@ -227,7 +226,9 @@ pub async fn talk_file(
         return Err(Error::Voice("no words were recognised in the question".into()));
     }
     let stt_done = Instant::now();
-    let mut voice = load_voice(studio, Some(1))?;
+    let (_, agent) = super::agent(studio, agent_query).await?;
+    let (mut voice, choice) = load_agent_voice(studio, &agent, Some(1))?;
+    let prosody = prosody.unwrap_or_else(|| prosody_for(agent.spec()));
     let rate = voice.sample_rate();
 
     // The voice runs on its own thread and speaks each sentence as it arrives.
@@ -238,7 +239,7 @@ pub async fn talk_file(
             let mut samples = Vec::new();
             let mut first = None;
             for sentence in sentences_rx {
-                voice.speak(&sentence, prosody, |chunk| {
+                voice.speak(&sentence, prosody, &mut |chunk| {
                     first.get_or_insert_with(Instant::now);
                     samples.extend_from_slice(chunk);
                     true
@@ -252,26 +253,20 @@ pub async fn talk_file(
     let first_token = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
     let first_token_sink = first_token.clone();
     // Finished sentences go to the voice as they appear; the unfinished tail waits here.
-    let pending = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (sink_pending, sink_tx) = (pending.clone(), sentences_tx.clone());
+    let cutter = std::sync::Arc::new(std::sync::Mutex::new(familiar_voice::tts::SentenceCutter::default()));
+    let (sink_cutter, sink_tx) = (cutter.clone(), sentences_tx.clone());
     let sink = Box::new(move |piece: &str| {
         first_token_sink.lock().map(|mut t| *t.get_or_insert_with(Instant::now)).ok();
-        let Ok(mut pending) = sink_pending.lock() else { return };
-        pending.push_str(piece);
-        let mut done = familiar_voice::tts::sentences(&pending);
-        let tail = if pending.trim_end().ends_with(['.', '!', '?', '\n']) { None } else { done.pop() };
-        for sentence in done {
+        let Ok(mut cutter) = sink_cutter.lock() else { return };
+        for sentence in cutter.push(piece) {
             let _ = sink_tx.send(sentence);
         }
-        *pending = tail.unwrap_or_default();
     });
     let reply =
         super::send_message(studio, &conversation.id, &transcript.text, options, sink, Default::default()).await;
     // The last words, if the reply did not end a sentence; then the voice thread may finish.
-    if let Ok(mut tail) = pending.lock()
-        && !tail.trim().is_empty()
-    {
-        let _ = sentences_tx.send(std::mem::take(&mut *tail));
+    if let Some(rest) = cutter.lock().ok().and_then(|mut c| c.finish()) {
+        let _ = sentences_tx.send(rest);
     }
     drop(sentences_tx);
     let llm_done = Instant::now();
@@ -286,26 +281,38 @@ pub async fn talk_file(
     let ms =
         |from: Instant, to: Option<Instant>| to.map_or(0, |t| t.saturating_duration_since(from).as_millis() as u64);
     let first_token = first_token.lock().ok().and_then(|t| *t);
+    let stages = StageTimes {
+        stt_ms: ms(start, Some(stt_done)),
+        first_token_ms: ms(stt_done, first_token),
+        first_audio_ms: ms(start, first_audio),
+        llm_ms: ms(stt_done, Some(llm_done)),
+        total_ms: ms(start, Some(Instant::now())),
+    };
+    let turn = crate::voice::VoiceTurn {
+        message_id: reply.message.id.clone(),
+        conversation_id: conversation.id.clone(),
+        voice: choice.engine.into(),
+        voice_note: choice.note.clone(),
+        stages: serde_json::to_value(&stages).unwrap_or_default(),
+        interrupted: false,
+        created_at: studio.now(),
+    };
+    voices(studio).record_turn(&turn).await.map_err(crate::chat::ChatError::from)?;
     Ok(TalkReport {
         transcript: transcript.text,
         reply: reply.message.content.clone(),
         conversation_id: conversation.id,
         out: out.to_path_buf(),
         answer_seconds: answer.seconds(),
-        stages: StageTimes {
-            stt_ms: ms(start, Some(stt_done)),
-            first_token_ms: ms(stt_done, first_token),
-            first_audio_ms: ms(start, first_audio),
-            llm_ms: ms(stt_done, Some(llm_done)),
-            total_ms: ms(start, Some(Instant::now())),
-        },
+        stages,
+        voice: choice,
     })
 }
 
 /// The sound devices (an empty list when there are none).
 pub fn sound_devices() -> Result<Vec<familiar_voice::devices::DeviceInfo>> {
     use familiar_voice::devices::{Cpal, SoundDevices};
-    Cpal::default().devices().map_err(|e| Error::Voice(e.to_string()))
+    Ok(Cpal::default().devices()?)
 }
 
 /// Records from a microphone into a WAV file; `level` gets each block's loudness (dBFS).
@@ -321,15 +328,338 @@ pub async fn record(
     }
     let out = out.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let recording = Cpal::default()
-            .record(device.as_deref(), seconds, &mut |db| {
-                level(db);
-                true
-            })
-            .map_err(|e| Error::Voice(e.to_string()))?;
+        let recording = Cpal::default().record(device.as_deref(), seconds, &mut |db| {
+            level(db);
+            true
+        })?;
         audio::write_wav(&out, &recording.audio)?;
         Ok(WavReport { seconds: recording.audio.seconds(), sample_rate: recording.audio.rate, out })
     })
     .await
     .map_err(|e| Error::Invalid(e.to_string()))?
+}
+
+// ---------------------------------------------------------------------------
+// Voice profiles: a reference recording, checked and fingerprinted, becomes a
+// profile of the agent once the creator has read the consent sentence aloud.
+
+/// The longest audio file read for a reference (a part of it may be chosen).
+const MAX_REFERENCE_SOURCE_SECONDS: f64 = 30.0 * 60.0;
+/// The longest consent read-out.
+const MAX_CONSENT_SECONDS: f64 = 60.0;
+
+/// Where the speaker-fingerprint model lives in the data folder.
+pub fn speaker_model_path(studio: &Studio) -> PathBuf {
+    studio.home.join("models").join("speech").join("resemblyzer-ge2e.safetensors")
+}
+
+/// Converts the bundled Resemblyzer weights for candle, once. Returns the
+/// model's path, or `None` when the model cache does not have them.
+pub async fn install_bundled_speaker_model(studio: &Studio) -> Result<Option<PathBuf>> {
+    let target = speaker_model_path(studio);
+    if target.is_file() {
+        return Ok(Some(target));
+    }
+    let Some(source) = models::bundled_speaker_weights() else { return Ok(None) };
+    let out = target.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&source).map_err(|e| super::io("could not read", &source, e))?;
+        let converted = familiar_voice::speaker::convert_resemblyzer(&bytes)?;
+        let dir = out.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| super::io("could not create", dir, e))?;
+        super::write_file_atomic(&out, &converted)
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))??;
+    Ok(Some(target))
+}
+
+fn load_speaker_encoder(studio: &Studio) -> Result<SpeakerEncoder> {
+    let path = speaker_model_path(studio);
+    if !path.is_file() {
+        return Err(Error::Voice(
+            "no speaker-fingerprint model yet: run `familiar setup` (it converts the bundled Resemblyzer weights)"
+                .into(),
+        ));
+    }
+    Ok(SpeakerEncoder::load(&path)?)
+}
+
+/// The speech-to-text model in use: the one pulled last (`familiar models pull
+/// whisper-…`), else the bundled one that `familiar setup` converts.
+pub async fn speech_model_path(studio: &Studio) -> Result<PathBuf> {
+    let models = models::Models { pool: studio.store.pool(), dir: studio.home.join("models") };
+    if let Some(model) = models.speech_model().await? {
+        return Ok(models.path_of(&model));
+    }
+    let bundled = bundled_speech_model_path(studio);
+    if !bundled.is_file() {
+        return Err(Error::Voice(
+            "no speech-to-text model yet: run `familiar setup` (it converts the bundled Whisper tiny.en)".into(),
+        ));
+    }
+    Ok(bundled)
+}
+
+/// A reference recording that passed its checks and waits for consent.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceDraftReport {
+    /// The agent the profile is for.
+    pub agent: super::AgentRef,
+    /// What was measured and checked.
+    pub report: ReferenceReport,
+    /// The sentence the creator must now read aloud (`familiar voice profile <agent> --consent <file>`).
+    pub sentence: String,
+}
+
+/// The part of a recording to use, in seconds from its start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Span {
+    /// Where to start (default: the beginning).
+    pub from: Option<f64>,
+    /// Where to stop (default: the end).
+    pub to: Option<f64>,
+}
+
+/// Reads and checks a reference recording of the creator's voice (up to 60 s:
+/// length, speech, level, clipping, noise, one speaker) and keeps it as the
+/// agent's draft profile, with a fresh consent sentence to read. A recording
+/// that fails a check is refused with what to fix, and nothing is kept.
+pub async fn import_voice_reference(
+    studio: &Studio,
+    agent_query: &str,
+    path: &Path,
+    span: Span,
+) -> Result<VoiceDraftReport> {
+    let (summary, agent) = super::agent(studio, agent_query).await?;
+    let encoder = load_speaker_encoder(studio)?;
+    let path = path.to_path_buf();
+    let (audio, report, fingerprint) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let audio = audio::decode_file(&path, MAX_REFERENCE_SOURCE_SECONDS)?;
+        let audio = cut(audio, span)?;
+        let (report, fingerprint) = reference::check_reference(&audio, &encoder)?;
+        Ok((audio, report, fingerprint))
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))??;
+    if !report.passed() {
+        let mut problems = report.problems();
+        if report.seconds > reference::MAX_SECONDS {
+            problems.push("choose a part of it with --from and --to (seconds)".into());
+        }
+        return Err(Error::VoiceCheck(problems));
+    }
+    let sentence = crate::voice::consent_sentence(agent.name(), uuid::Uuid::new_v4().as_u64_pair().0);
+    let draft = crate::voice::Draft {
+        agent_id: summary.id.clone(),
+        reference: audio::wav_bytes(&audio),
+        fingerprint: fingerprint.0,
+        report: serde_json::to_value(&report).unwrap_or_default(),
+        sentence: sentence.clone(),
+        created_at: studio.now(),
+    };
+    voices(studio).save_draft(&draft).await.map_err(crate::chat::ChatError::from)?;
+    Ok(VoiceDraftReport { agent: super::AgentRef { id: summary.id, name: summary.name }, report, sentence })
+}
+
+/// The chosen part of a recording.
+fn cut(audio: familiar_voice::Audio, span: Span) -> Result<familiar_voice::Audio> {
+    if span.from.is_none() && span.to.is_none() {
+        return Ok(audio);
+    }
+    let seconds = audio.seconds();
+    let from = span.from.unwrap_or(0.0);
+    let to = span.to.unwrap_or(seconds).min(seconds);
+    if !(0.0..to).contains(&from) {
+        return Err(Error::Invalid(format!(
+            "--from {from} --to {to}: choose 0 ≤ from < to ≤ {seconds:.1} (the recording's length)"
+        )));
+    }
+    let at = |s: f64| ((s * audio.rate as f64) as usize).min(audio.samples.len());
+    Ok(familiar_voice::Audio { samples: audio.samples[at(from)..at(to)].to_vec(), rate: audio.rate })
+}
+
+fn voices(studio: &Studio) -> crate::voice::Voices<'_> {
+    crate::voice::Voices { pool: studio.store.pool() }
+}
+
+/// What reading the consent sentence did.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceProfileReport {
+    /// The agent the profile is for.
+    pub agent: super::AgentRef,
+    /// How the read-out matched the sentence and the reference.
+    pub consent: ConsentCheck,
+    /// The agent's version that holds the profile.
+    pub version: i64,
+}
+
+/// Creates the agent's voice profile from its draft and the creator's
+/// read-out of the consent sentence: the profile is created only if the
+/// transcript matches the sentence and the read-out's fingerprint matches the
+/// reference. The recordings, fingerprint, checks and consent are saved in the
+/// agent (a new version), so they travel in its package. A refused read-out
+/// keeps the draft, so the creator can read again.
+pub async fn create_voice_profile(studio: &Studio, agent_query: &str, consent: &Path) -> Result<VoiceProfileReport> {
+    let (summary, agent) = super::agent(studio, agent_query).await?;
+    let draft = voices(studio).draft(&summary.id).await.map_err(crate::chat::ChatError::from)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "{} has no reference recording waiting for consent: run `familiar voice import {} <audio file>` first",
+            summary.name, summary.name
+        ))
+    })?;
+    let encoder = load_speaker_encoder(studio)?;
+    let stt_model = speech_model_path(studio).await?;
+    let consent = consent.to_path_buf();
+    let sentence = draft.sentence.clone();
+    let reference = Fingerprint(draft.fingerprint.clone());
+    let (check, consent_audio) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let audio = audio::decode_file(&consent, MAX_CONSENT_SECONDS)?;
+        if audio.is_silent() {
+            return Err(familiar_voice::AudioError::Silent(consent.display().to_string()).into());
+        }
+        let heard = Transcriber::load(&stt_model)?.transcribe(
+            &audio.clone().resampled(stt::SAMPLE_RATE)?.samples,
+            &SttOptions::default(),
+            || false,
+        )?;
+        let similarity = encoder.embed(&audio)?.similarity(&reference);
+        Ok((crate::voice::check_consent(&sentence, &heard.text, similarity), audio))
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))??;
+    if !check.accepted {
+        return Err(Error::ConsentRefused(check.reasons.clone()));
+    }
+    let profile = agent::VoiceProfile {
+        seconds: draft.report["seconds"].as_f64().unwrap_or_default(),
+        fingerprint: agent::VoiceFingerprint {
+            model: crate::voice::FINGERPRINT_MODEL.into(),
+            vector: draft.fingerprint.clone(),
+        },
+        checks: draft.report.clone(),
+        consent: agent::VoiceConsent {
+            sentence: draft.sentence.clone(),
+            transcript: check.transcript.clone(),
+            word_error_rate: check.word_error_rate,
+            similarity: check.similarity,
+            threshold: check.threshold,
+            accepted: true,
+            at: studio.now(),
+            extra: Default::default(),
+        },
+        created_at: studio.now(),
+        extra: Default::default(),
+    };
+    let with_profile = agent.with_voice_profile(profile, draft.reference, audio::wav_bytes(&consent_audio))?;
+    let version = studio.store.save_agent(&summary.id, &with_profile, "voice profile", studio.now()).await?;
+    voices(studio).delete_draft(&summary.id).await.map_err(crate::chat::ChatError::from)?;
+    Ok(VoiceProfileReport { agent: super::AgentRef { id: summary.id, name: summary.name }, consent: check, version })
+}
+
+/// An agent's voice as the studio sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceProfileInfo {
+    /// The agent.
+    pub agent: super::AgentRef,
+    /// The profile the agent carries, if any.
+    pub profile: Option<agent::VoiceProfile>,
+    /// A reference waiting for consent: its sentence and checks.
+    pub draft: Option<serde_json::Value>,
+    /// Which voice speaks for the agent now, and why.
+    pub speaks_with: VoiceChoice,
+}
+
+/// The agent's voice profile, a draft waiting for consent, and which voice speaks for it.
+pub async fn voice_profile(studio: &Studio, agent_query: &str) -> Result<VoiceProfileInfo> {
+    let (summary, agent) = super::agent(studio, agent_query).await?;
+    let draft = voices(studio).draft(&summary.id).await.map_err(crate::chat::ChatError::from)?;
+    let profile = agent.spec().familiar.voice.as_ref().and_then(|v| v.profile.clone());
+    Ok(VoiceProfileInfo {
+        agent: super::AgentRef { id: summary.id, name: summary.name },
+        profile,
+        draft: draft
+            .map(|d| serde_json::json!({ "sentence": d.sentence, "report": d.report, "created_at": d.created_at })),
+        speaks_with: choose_voice(studio, agent.spec()),
+    })
+}
+
+/// Removes the agent's voice profile and its recordings (a new version:
+/// `familiar agent restore` brings it back) and any draft.
+pub async fn remove_voice_profile(studio: &Studio, agent_query: &str) -> Result<i64> {
+    let (summary, agent) = super::agent(studio, agent_query).await?;
+    voices(studio).delete_draft(&summary.id).await.map_err(crate::chat::ChatError::from)?;
+    if agent.spec().familiar.voice.as_ref().and_then(|v| v.profile.as_ref()).is_none() {
+        return Err(Error::Invalid(format!("{} has no voice profile", summary.name)));
+    }
+    let without = agent.without_voice_profile()?;
+    Ok(studio.store.save_agent(&summary.id, &without, "remove voice profile", studio.now()).await?)
+}
+
+/// Which voice speaks for an agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiceChoice {
+    /// `default` (the bundled Piper voice) or `cloned` (the agent's profile).
+    pub engine: &'static str,
+    /// Why the default voice speaks for an agent that has a profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where the voice-cloning model lives in the data folder.
+pub fn clone_model_dir(studio: &Studio) -> PathBuf {
+    studio.home.join("models").join("voices").join(familiar_voice::clone::MODEL_ID)
+}
+
+/// Whether every file of the voice-cloning model is in the data folder.
+pub fn clone_model_installed(studio: &Studio) -> bool {
+    familiar_voice::clone::missing_files(&clone_model_dir(studio)).is_empty()
+}
+
+/// The agent's voice: cloned when it has a profile and the cloning model is
+/// installed, else the default voice, with the reason.
+pub fn choose_voice(studio: &Studio, spec: &agent::AgentSpec) -> VoiceChoice {
+    let has_profile = spec.familiar.voice.as_ref().is_some_and(|v| v.profile.is_some());
+    if !has_profile {
+        return VoiceChoice { engine: "default", note: None };
+    }
+    if !clone_model_installed(studio) {
+        return VoiceChoice {
+            engine: "default",
+            note: Some(format!(
+                "the agent has a voice profile, but the voice-cloning model (MetaVoice-1B, about 5 GB) is not \
+                 installed: `familiar models pull {}` downloads it; until then the default voice speaks",
+                familiar_voice::clone::MODEL_ID
+            )),
+        };
+    }
+    VoiceChoice { engine: "cloned", note: None }
+}
+
+/// The agent's speaking rate and pitch.
+pub fn prosody_for(spec: &agent::AgentSpec) -> Prosody {
+    let voice = spec.familiar.voice.as_ref();
+    let default = Prosody::default();
+    Prosody {
+        rate: voice.and_then(|v| v.rate).unwrap_or(default.rate),
+        pitch: voice.and_then(|v| v.pitch).unwrap_or(default.pitch),
+    }
+}
+
+/// Loads the voice that speaks for an agent (see [`choose_voice`]).
+pub fn load_agent_voice(
+    studio: &Studio,
+    agent: &agent::Agent,
+    threads: Option<usize>,
+) -> Result<(Box<dyn Voice>, VoiceChoice)> {
+    let choice = choose_voice(studio, agent.spec());
+    if choice.engine == "cloned"
+        && let Some(reference) = agent.asset_file(agent::VOICE_ASSET, agent::VOICE_REFERENCE)
+    {
+        let reference = audio::decode_bytes(reference.to_vec(), reference::MAX_SECONDS + 1.0)?;
+        let mut voice = familiar_voice::clone::ClonedVoice::load(&clone_model_dir(studio), Default::default())?;
+        voice.set_reference(&reference)?;
+        return Ok((Box::new(voice), choice));
+    }
+    Ok((Box::new(load_voice(studio, threads)?), choice))
 }

@@ -12,4 +12,6 @@ mod remote;
 mod serve;
 mod store;
 mod support;
+mod talk;
 mod voice;
+mod voice_profile;

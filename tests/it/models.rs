@@ -167,3 +167,76 @@ fn an_embedding_model_is_pulled_file_by_file_from_the_hub() {
     let e = fails(home.path(), &["kb", "create", "other", "--embedding-model", "nope"]);
     assert!(e.contains("no model `nope`"), "{e}");
 }
+
+/// `familiar` with the Hub at `hub`.
+fn familiar_from(hub: &Hub, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_familiar"))
+        .args(args)
+        .env("FAMILIAR_HOME", home)
+        .env("HF_ENDPOINT", &hub.url)
+        .output()
+        .unwrap()
+}
+
+fn hub_file(repo: &str, name: &str, bytes: Vec<u8>) -> HubFile {
+    let etag = hex::encode(sha2::Sha256::digest(&bytes));
+    HubFile { repo: repo.into(), name: name.into(), bytes, etag }
+}
+
+#[test]
+fn a_speech_model_is_pulled_checked_and_then_used_for_speech_to_text() {
+    // whisper.cpp's repository, serving a real ggml Whisper (our conversion of tiny.en) and a broken one.
+    let model = std::fs::read(crate::voice::converted_model()).unwrap();
+    let hub = Hub::start(
+        vec![
+            hub_file("ggerganov/whisper.cpp", "ggml-tiny.en.bin", model.clone()),
+            hub_file("ggerganov/whisper.cpp", "ggml-base.en.bin", b"not a model at all, just some bytes".repeat(100)),
+        ],
+        Some(model.len() / 2),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "whisper-tiny.en", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let installed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((installed["id"].as_str(), installed["arch"].as_str()), (Some("whisper-tiny.en"), Some("whisper")));
+    assert!(hub.log.lock().unwrap().iter().any(|l| l.contains(&format!("range=Some({})", model.len() / 2))));
+    // No `familiar setup` here: the pulled model is the one that transcribes.
+    let said = crate::voice::speak(home.path(), "said.wav", "Please send the report to the whole team.");
+    let text = ok(home.path(), &["voice", "transcribe", said.to_str().unwrap()]);
+    assert!(crate::voice::wer("Please send the report to the whole team.", &text) <= 0.2, "{text}");
+
+    // A file that is not a Whisper model is refused and leaves nothing behind.
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "whisper-base.en"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not a whisper.cpp ggml model"), "{err}");
+    let models = json(home.path(), &["models", "list", "--json"]);
+    assert_eq!(models.as_array().unwrap().len(), 1, "{models}");
+    assert!(!home.path().join("models/.partial/whisper-base.en").exists());
+    let unknown = fails(home.path(), &["models", "pull", "whisper-huge"]);
+    assert!(unknown.contains("name the file to pull"), "{unknown}");
+}
+
+#[test]
+fn the_voice_cloning_model_is_pulled_from_two_repositories_into_one_folder() {
+    let source = tempfile::tempdir().unwrap();
+    familiar_voice::clone::write_random_model(source.path(), &Default::default(), 3).unwrap();
+    let files: Vec<HubFile> = familiar_voice::clone::FILES
+        .iter()
+        .map(|f| hub_file(f.repo, f.path, std::fs::read(source.path().join(f.name)).unwrap()))
+        .collect();
+    let hub = Hub::start(files, Some(1000));
+    let home = tempfile::tempdir().unwrap();
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "metavoice-1b", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let installed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((installed["id"].as_str(), installed["arch"].as_str()), (Some("metavoice-1b"), Some("metavoice")));
+    let folder = home.path().join("models/voices/metavoice-1b");
+    for f in familiar_voice::clone::FILES {
+        assert_eq!(std::fs::read(folder.join(f.name)).unwrap(), std::fs::read(source.path().join(f.name)).unwrap());
+    }
+    // What was pulled loads as the cloned voice.
+    familiar_voice::clone::ClonedVoice::load(&folder, Default::default()).unwrap();
+    // Removing it removes the folder.
+    ok(home.path(), &["models", "rm", "metavoice-1b"]);
+    assert!(!folder.exists());
+}

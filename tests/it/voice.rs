@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use crate::support;
 
 /// A data folder whose speech model was converted once for all tests (each test links it).
-fn converted_model() -> &'static Path {
+pub fn converted_model() -> &'static Path {
     static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &MODEL
         .get_or_init(|| {
@@ -23,7 +23,7 @@ fn converted_model() -> &'static Path {
         .1
 }
 
-fn home_with_speech_model() -> tempfile::TempDir {
+pub fn home_with_speech_model() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let target = home.path().join("models/speech/ggml-tiny.en-q8_0.bin");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
@@ -34,7 +34,7 @@ fn home_with_speech_model() -> tempfile::TempDir {
 }
 
 /// espeak-ng's voice saying `text`, as a 22,050 Hz WAV.
-fn speak(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub fn speak(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     let status =
         Command::new("espeak-ng").args(["-v", "en-us", "-s", "140", "-w"]).arg(&path).arg(text).status().unwrap();
@@ -42,28 +42,9 @@ fn speak(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
 /// Word error rate: word-level edit distance over the reference length.
-fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for i in 1..=r.len() {
-        let mut prev = row[0];
-        row[0] = i;
-        for j in 1..=h.len() {
-            let cost = usize::from(r[i - 1] != h[j - 1]);
-            let next = (row[j] + 1).min(row[j - 1] + 1).min(prev + cost);
-            prev = row[j];
-            row[j] = next;
-        }
-    }
-    row[h.len()] as f64 / r.len() as f64
+pub fn wer(reference: &str, hypothesis: &str) -> f64 {
+    familiar::voice::word_error_rate(reference, hypothesis)
 }
 
 #[test]
@@ -238,4 +219,29 @@ fn the_cli_lists_devices_and_records_from_alsa_null() {
     assert!(err.contains("silent") || err.contains("speech-to-text model"), "{err}");
     let missing = support::fails(home.path(), &["voice", "record", "--device", "nope", "--out", out.to_str().unwrap()]);
     assert!(missing.contains("familiar voice devices"), "{missing}");
+}
+
+#[test]
+fn talk_live_on_a_simulated_microphone_prints_each_event_as_a_json_line() {
+    let home = home_with_speech_model();
+    let dir = home.path();
+    support::ok(dir, &["setup"]);
+    let question = speak(dir, "question.wav", "What can you do for me today?");
+    let played = dir.join("played.wav");
+    let args = ["talk", "orbit", "--simulate", question.to_str().unwrap(), "--out", played.to_str().unwrap()];
+    let stdout = support::ok(dir, &[&args[..], &["--seed", "2", "--max-tokens", "40", "--json"]].concat());
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for kind in ["ready", "speech_started", "heard", "reply", "speaking", "turn_done"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert_eq!(kinds.last(), Some(&"summary"));
+    assert_eq!(events.last().unwrap()["summary"]["turns"], 1);
+    let heard = events.iter().find(|e| e["event"] == "heard").unwrap()["text"].as_str().unwrap();
+    assert!(wer("What can you do for me today?", heard) <= 0.3, "{heard}");
+    let reply: String = events.iter().filter(|e| e["event"] == "reply").map(|e| e["delta"].as_str().unwrap()).collect();
+    let spoken = support::ok(dir, &["voice", "transcribe", played.to_str().unwrap()]);
+    assert!(wer(&reply, &spoken) <= 0.5, "reply {reply:?} heard {spoken:?}");
+    let done = events.iter().find(|e| e["event"] == "turn_done").unwrap();
+    assert!(done["stages"]["first_audio_ms"].as_u64().unwrap() > 0, "{done}");
 }

@@ -4,7 +4,7 @@
 //!
 //! Usage: tts_bench <voice.onnx> <libonnxruntime.so> <threads> <runs> <texts…>
 
-use familiar_voice::{Piper, Prosody};
+use familiar_voice::{Piper, Prosody, Voice};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = std::time::Instant::now();
             let mut first_at = None;
             samples = 0;
-            voice.speak(text, Prosody::default(), |chunk| {
+            voice.speak(text, Prosody::default(), &mut |chunk| {
                 first_at.get_or_insert_with(|| start.elapsed().as_secs_f64());
                 samples += chunk.len();
                 true

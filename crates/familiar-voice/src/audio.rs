@@ -162,22 +162,30 @@ fn decode(source: MediaSourceStream, hint: Hint, name: &str, max_seconds: f64) -
     Ok(Audio { samples, rate })
 }
 
-/// Writes mono 16-bit PCM WAV (to a temporary name, then renamed).
-pub fn write_wav(path: &Path, audio: &Audio) -> Result<(), AudioError> {
-    let name = path.display().to_string();
-    let io = |e: std::io::Error| AudioError::Io(name.clone(), e);
+/// Mono 16-bit PCM WAV bytes.
+pub fn wav_bytes(audio: &Audio) -> Vec<u8> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: audio.rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let partial = path.with_extension("wav.partial");
-    let mut writer = hound::WavWriter::create(&partial, spec).map_err(|e| io(std::io::Error::other(e)))?;
-    for &s in &audio.samples {
-        let v = (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16;
-        writer.write_sample(v).map_err(|e| io(std::io::Error::other(e)))?;
+    let mut out = std::io::Cursor::new(Vec::with_capacity(44 + audio.samples.len() * 2));
+    // Writing to memory fails only on sizes past 4 GiB, which no caller here comes near.
+    if let Ok(mut writer) = hound::WavWriter::new(&mut out, spec) {
+        for &s in &audio.samples {
+            let _ = writer.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16);
+        }
+        let _ = writer.finalize();
     }
-    writer.finalize().map_err(|e| io(std::io::Error::other(e)))?;
+    out.into_inner()
+}
+
+/// Writes mono 16-bit PCM WAV (to a temporary name, then renamed).
+pub fn write_wav(path: &Path, audio: &Audio) -> Result<(), AudioError> {
+    let name = path.display().to_string();
+    let io = |e: std::io::Error| AudioError::Io(name.clone(), e);
+    let partial = path.with_extension("wav.partial");
+    std::fs::write(&partial, wav_bytes(audio)).map_err(io)?;
     std::fs::rename(&partial, path).map_err(io)
 }

@@ -31,12 +31,25 @@ pub enum TtsError {
 pub struct Prosody {
     /// Speaking rate: 1.0 is the voice's own, 1.5 is 50 % faster.
     pub rate: f32,
+    /// Pitch shift in semitones: 0 is the voice's own, +12 an octave up.
+    pub pitch: f32,
 }
 
 impl Default for Prosody {
     fn default() -> Self {
-        Prosody { rate: 1.0 }
+        Prosody { rate: 1.0, pitch: 0.0 }
     }
+}
+
+/// A text-to-speech engine: the default voice ([`Piper`]) and the cloned voice
+/// implement it, so a spoken turn does not care which one speaks.
+pub trait Voice: Send {
+    /// The rate of the samples handed to the sink.
+    fn sample_rate(&self) -> u32;
+    /// Speaks `text` sentence by sentence; `sink` receives each sentence's samples
+    /// (mono f32 at [`Voice::sample_rate`]) as soon as they are ready and returns
+    /// false to stop (then the result is [`TtsError::Cancelled`]).
+    fn speak(&mut self, text: &str, prosody: Prosody, sink: &mut dyn FnMut(&[f32]) -> bool) -> Result<(), TtsError>;
 }
 
 #[derive(serde::Deserialize)]
@@ -69,6 +82,7 @@ pub struct Piper {
     session: ort::session::Session,
     config: VoiceConfig,
     ids: HashMap<char, Vec<i64>>,
+    espeak: Option<Espeak>,
 }
 
 /// ONNX Runtime, loaded from `library` once per process (it allows one environment).
@@ -111,38 +125,23 @@ impl Piper {
             .map_err(|e| voice_error(e.to_string()))?
             .commit_from_file(model)
             .map_err(|e| voice_error(e.to_string()))?;
-        Ok(Piper { session, config, ids })
+        Ok(Piper { session, config, ids, espeak: None })
     }
 
-    pub fn sample_rate(&self) -> u32 {
-        self.config.audio.sample_rate
-    }
-
-    /// Speaks `text` sentence by sentence; `sink` receives each sentence's samples
-    /// (mono f32 at [`Piper::sample_rate`]) and returns false to stop.
-    pub fn speak(
-        &mut self,
-        text: &str,
-        prosody: Prosody,
-        mut sink: impl FnMut(&[f32]) -> bool,
-    ) -> Result<(), TtsError> {
-        for sentence in sentences(text) {
-            let phonemes = phonemize(&sentence, &self.config.espeak.voice)?;
-            if phonemes.trim().is_empty() {
-                continue;
-            }
-            let samples = self.synthesize(&phonemes, prosody)?;
-            if !sink(&samples) {
-                return Err(TtsError::Cancelled);
-            }
-        }
-        Ok(())
+    /// A sentence's phonemes from the long-lived espeak-ng, started on first
+    /// use and again after it failed.
+    fn phonemize(&mut self, sentence: &str) -> Result<String, TtsError> {
+        let espeak = match &mut self.espeak {
+            Some(espeak) => espeak,
+            None => self.espeak.insert(Espeak::start(&self.config.espeak.voice)?),
+        };
+        espeak.phonemize(sentence).inspect_err(|_| self.espeak = None)
     }
 
     /// Speaks all of `text` and returns the samples.
     pub fn speak_all(&mut self, text: &str, prosody: Prosody) -> Result<Vec<f32>, TtsError> {
         let mut out = Vec::new();
-        self.speak(text, prosody, |s| {
+        self.speak(text, prosody, &mut |s| {
             out.extend_from_slice(s);
             true
         })?;
@@ -168,8 +167,11 @@ impl Piper {
         use ort::value::Tensor;
         let ids = self.phoneme_ids(phonemes);
         let n = ids.len();
+        let rate = self.config.audio.sample_rate;
         let inference = &self.config.inference;
-        let length_scale = inference.length_scale / prosody.rate.clamp(0.25, 4.0);
+        // A higher pitch is speech made longer by the pitch factor, then played that much faster.
+        let pitch = pitch_factor(prosody.pitch);
+        let length_scale = inference.length_scale / prosody.rate.clamp(0.25, 4.0) * pitch;
         let scales = vec![inference.noise_scale, length_scale, inference.noise_w];
         let failed = |e: ort::Error| TtsError::Failed(e.to_string());
         let input = Tensor::from_array(([1usize, n], ids)).map_err(failed)?;
@@ -180,7 +182,70 @@ impl Piper {
             .run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales])
             .map_err(failed)?;
         let (_, audio) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
-        Ok(audio.to_vec())
+        speed_up(audio.to_vec(), rate, pitch)
+    }
+}
+
+impl Voice for Piper {
+    fn sample_rate(&self) -> u32 {
+        self.config.audio.sample_rate
+    }
+
+    fn speak(&mut self, text: &str, prosody: Prosody, sink: &mut dyn FnMut(&[f32]) -> bool) -> Result<(), TtsError> {
+        for sentence in sentences(text) {
+            let phonemes = self.phonemize(&sentence)?;
+            if phonemes.trim().is_empty() {
+                continue;
+            }
+            let samples = self.synthesize(&phonemes, prosody)?;
+            if !sink(&samples) {
+                return Err(TtsError::Cancelled);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How much faster the voice's own pitch `semitones` is (±24 at most).
+pub fn pitch_factor(semitones: f32) -> f32 {
+    2f32.powf(semitones.clamp(-24.0, 24.0) / 12.0)
+}
+
+/// Plays `samples` `factor` times faster: shorter by that factor, every
+/// frequency higher by it. Together with speech synthesised `factor` times
+/// longer, this shifts the pitch and keeps the length.
+pub fn speed_up(samples: Vec<f32>, rate: u32, factor: f32) -> Result<Vec<f32>, TtsError> {
+    if (factor - 1.0).abs() < 1e-3 {
+        return Ok(samples);
+    }
+    // A multiple of 50 Hz keeps the resampler's FFTs small (≤ 0.08 semitone off).
+    let as_if = ((rate as f32 * factor / 50.0).round() as u32 * 50).max(50);
+    let audio = crate::Audio { samples, rate: as_if };
+    Ok(audio.resampled(rate).map_err(|e| TtsError::Failed(e.to_string()))?.samples)
+}
+
+/// Cuts text that arrives in pieces (a reply being written) into finished
+/// sentences, so each can be spoken while the rest is still being written.
+#[derive(Debug, Default)]
+pub struct SentenceCutter {
+    pending: String,
+}
+
+impl SentenceCutter {
+    /// Adds a piece; returns the sentences it finished.
+    pub fn push(&mut self, piece: &str) -> Vec<String> {
+        self.pending.push_str(piece);
+        let mut done = sentences(&self.pending);
+        let ended = self.pending.trim_end().ends_with(['.', '!', '?', '\n']);
+        let tail = if ended { None } else { done.pop() };
+        self.pending = tail.unwrap_or_default();
+        done
+    }
+
+    /// The unfinished rest, if any (the reply ended without punctuation).
+    pub fn finish(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.pending);
+        (!rest.trim().is_empty()).then_some(rest)
     }
 }
 
@@ -208,20 +273,36 @@ fn split_after(text: &str, marks: &[char]) -> Vec<String> {
     out
 }
 
-/// A sentence's phonemes as Piper was trained on them: each clause through
-/// `espeak-ng --ipa`, followed by the clause's punctuation, clauses joined by
-/// spaces. One espeak-ng run per sentence (a clause per line, a line back per clause).
-pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
-    let mut clauses = Vec::new();
+/// A sentence's clauses, each with the punctuation that ended it.
+fn clauses(sentence: &str) -> Vec<(String, Option<char>)> {
+    let mut out = Vec::new();
     for clause in split_after(sentence, &[',', ';', ':', '.', '!', '?']) {
         let (body, mark) = match clause.chars().last() {
             Some(c) if ",;:.!?".contains(c) => (clause[..clause.len() - c.len_utf8()].trim().to_owned(), Some(c)),
             _ => (clause.trim().to_owned(), None),
         };
         if !body.is_empty() {
-            clauses.push((body.replace('\n', " "), mark));
+            out.push((body.replace('\n', " "), mark));
         }
     }
+    out
+}
+
+/// Each clause's IPA followed by its punctuation, clauses joined by spaces.
+fn join_clauses(lines: &[String], clauses: &[(String, Option<char>)]) -> String {
+    let parts: Vec<String> = lines
+        .iter()
+        .zip(clauses)
+        .map(|(ipa, (_, mark))| format!("{ipa}{}", mark.map(String::from).unwrap_or_default()))
+        .collect();
+    parts.join(" ")
+}
+
+/// A sentence's phonemes as Piper was trained on them: each clause through
+/// `espeak-ng --ipa`, followed by the clause's punctuation, clauses joined by
+/// spaces. One espeak-ng run per sentence (a clause per line, a line back per clause).
+pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
+    let clauses = clauses(sentence);
     if clauses.is_empty() {
         return Ok(String::new());
     }
@@ -231,12 +312,7 @@ pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
         // espeak-ng split a clause itself: ask clause by clause.
         lines = bodies.iter().map(|b| espeak(b, voice).map(|l| l.join(" "))).collect::<Result<_, _>>()?;
     }
-    let parts: Vec<String> = lines
-        .iter()
-        .zip(&clauses)
-        .map(|(ipa, (_, mark))| format!("{ipa}{}", mark.map(String::from).unwrap_or_default()))
-        .collect();
-    Ok(parts.join(" "))
+    Ok(join_clauses(&lines, &clauses))
 }
 
 /// espeak-ng's IPA for `text`, one line per line of output, spaces normalised.
@@ -249,16 +325,122 @@ fn espeak(text: &str, voice: &str) -> Result<Vec<String>, TtsError> {
     if !output.status.success() {
         return Err(TtsError::Espeak(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
     }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect())
+    Ok(String::from_utf8_lossy(&output.stdout).lines().filter_map(normalise).collect())
+}
+
+/// An IPA line with its spaces normalised; `None` when it is empty.
+fn normalise(line: &str) -> Option<String> {
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!line.is_empty()).then_some(line)
+}
+
+/// A line whose IPA ends each request to the long-lived espeak-ng (no clause says it alone).
+const SENTINEL: &str = "zebra quantum harbour seventeen";
+
+/// A long-lived `espeak-ng` process that reads text a line at a time and
+/// answers each with its IPA at once: what piper-tts gets from linking the
+/// library, without linking it (espeak-ng is GPL). After each request's lines
+/// comes the sentinel line, so the answer's end is known however espeak-ng
+/// splits a line.
+struct Espeak {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+    sentinel: String,
+}
+
+impl Espeak {
+    fn start(voice: &str) -> Result<Espeak, TtsError> {
+        use std::process::Stdio;
+        let mut child = Command::new("espeak-ng")
+            .args(["-q", "--ipa", "-v", voice])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| TtsError::Espeak(e.to_string()))?;
+        let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(TtsError::Espeak("no pipes to the espeak-ng process".into()));
+        };
+        let mut espeak = Espeak { child, input, output: std::io::BufReader::new(output), sentinel: String::new() };
+        espeak.write_line(SENTINEL)?;
+        espeak.sentinel = espeak.read_line()?;
+        Ok(espeak)
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<(), TtsError> {
+        use std::io::Write;
+        writeln!(self.input, "{line}").and_then(|()| self.input.flush()).map_err(|e| TtsError::Espeak(e.to_string()))
+    }
+
+    /// The next non-empty line of IPA.
+    fn read_line(&mut self) -> Result<String, TtsError> {
+        use std::io::BufRead;
+        loop {
+            let mut line = String::new();
+            let n = self.output.read_line(&mut line).map_err(|e| TtsError::Espeak(e.to_string()))?;
+            if n == 0 {
+                return Err(TtsError::Espeak("the espeak-ng process ended".into()));
+            }
+            if let Some(line) = normalise(&line) {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// The IPA lines of `lines` (espeak-ng may split one line into several).
+    fn ipa(&mut self, lines: &[&str]) -> Result<Vec<String>, TtsError> {
+        for line in lines {
+            self.write_line(line)?;
+        }
+        self.write_line(SENTINEL)?;
+        let mut out = Vec::new();
+        loop {
+            let line = self.read_line()?;
+            if line == self.sentinel {
+                return Ok(out);
+            }
+            out.push(line);
+        }
+    }
+
+    /// A sentence's phonemes, as [`phonemize`] gives them.
+    fn phonemize(&mut self, sentence: &str) -> Result<String, TtsError> {
+        let clauses = clauses(sentence);
+        if clauses.is_empty() {
+            return Ok(String::new());
+        }
+        let bodies: Vec<&str> = clauses.iter().map(|(b, _)| b.as_str()).collect();
+        let mut lines = self.ipa(&bodies)?;
+        if lines.len() != clauses.len() {
+            // espeak-ng split a clause itself: ask clause by clause.
+            lines = bodies.iter().map(|b| self.ipa(&[b]).map(|l| l.join(" "))).collect::<Result<_, _>>()?;
+        }
+        Ok(join_clauses(&lines, &clauses))
+    }
+}
+
+impl Drop for Espeak {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_written_in_pieces_is_cut_into_sentences_as_they_finish() {
+        let mut cutter = SentenceCutter::default();
+        assert!(cutter.push("Hello").is_empty());
+        assert_eq!(cutter.push(" there. How"), ["Hello there."]);
+        assert!(cutter.push(" are you").is_empty());
+        assert_eq!(cutter.push("? I am"), ["How are you?"]);
+        assert_eq!(cutter.finish().as_deref(), Some("I am"));
+        assert_eq!(cutter.finish(), None);
+    }
 
     #[test]
     fn text_splits_into_sentences_that_keep_their_punctuation() {
@@ -272,5 +454,17 @@ mod tests {
         let p = phonemize("Hello there, my friend.", "en-us").unwrap();
         assert_eq!(p, "həlˈoʊ ðˈɛɹ, maɪ fɹˈɛnd.");
         assert_eq!(phonemize("Well: yes; no!", "en-us").unwrap(), "wˈɛl: jˈɛs; nˈoʊ!");
+    }
+
+    #[test]
+    fn the_long_lived_espeak_answers_as_a_fresh_one_does() {
+        let mut espeak = Espeak::start("en-us").unwrap();
+        for sentence in ["Hello there, my friend.", "Well: yes; no!", "Seventeen zebras, quantum harbour.", ""] {
+            assert_eq!(espeak.phonemize(sentence).unwrap(), phonemize(sentence, "en-us").unwrap(), "{sentence}");
+        }
+        // Text espeak-ng cuts into clauses of its own does not put the process out of step.
+        let odd = espeak.phonemize("It costs $1,234.56 on 3/4/2025 — or 12% less (see p. 7).").unwrap();
+        assert!(odd.contains("θˈaʊzənd") && odd.contains("pɚsˈɛnt"), "{odd}");
+        assert_eq!(espeak.phonemize("Hello there, my friend.").unwrap(), "həlˈoʊ ðˈɛɹ, maɪ fɹˈɛnd.");
     }
 }
