@@ -32,7 +32,8 @@ build:
 	cargo build --locked
 
 # Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
-# with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, and gas on anvil against
+# with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, text to speech against
+# piper-tts, the voice round trip against those three back to back, and gas on anvil against
 # OpenZeppelin's ERC721URIStorage and ERC721A;
 # rewrites BENCHMARKS.md.
 bench: deps build
@@ -45,6 +46,7 @@ bench: deps build
 	$(BENCH_VENV)/bin/python scripts/bench_knowledge.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/all-MiniLM-L6-v2 2
 	@$(BENCH_VENV)/bin/python -c "import faster_whisper, piper" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet faster-whisper==1.2.1 piper-tts==1.3.0
 	cargo build --locked -p familiar-voice --example stt_bench --example tts_bench
+	cargo build --locked --example round_trip
 	FAMILIAR_HOME=$(dir $(CARGO_TARGET_DIR))bench/home $(FAMILIAR) setup >/dev/null
-	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en-q8_0.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so 2
+	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en-q8_0.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2
 	cargo run --locked -q -p familiar-chain --example gas -- --write BENCHMARKS.md

@@ -9,11 +9,25 @@ for phonemes) against piper-tts (the Python package, its own onnxruntime and
 espeak-ng library) on the same voice, same texts, same threads: real-time factor
 and time to the first audio of a reply.
 
-Usage: python scripts/bench_voice.py TARGET_DIR CT2_MODEL_DIR GGML_MODEL PIPER_VOICE ONNXRUNTIME_LIB [threads]"""
+Voice round trip: from the end of the user's speech to the first audio of the
+reply. Ours: the live voice loop (`examples/round_trip.rs`: push-to-talk on
+simulated devices, every model loaded, so the release is the end of speech and
+no pause detection is counted), which transcribes, writes and speaks while the
+next stage starts. The peers' stages run back to back on the same work:
+faster-whisper transcribes the same question, llama.cpp processes a prompt of
+the same length (reusing the same number of cached tokens) and writes as many
+tokens as our reply had, and piper-tts speaks our reply.
+
+Usage: python scripts/bench_voice.py TARGET_DIR CT2_MODEL_DIR GGML_MODEL PIPER_VOICE ONNXRUNTIME_LIB GGUF [threads]"""
 import json, os, statistics, subprocess, sys, tempfile, time, wave
 
-target, ct2_dir, ggml, voice, ort_lib = sys.argv[1:6]
-threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+import numpy as np
+
+target, ct2_dir, ggml, voice, ort_lib, gguf = sys.argv[1:7]
+threads = int(sys.argv[7]) if len(sys.argv) > 7 else 2
+QUESTION = "How do I export my notes from the app?"
+ROUND_TRIPS = 5
+REPLY_TOKENS = 60
 REPLIES = [
     "Sure. Open the File menu, choose Export, and pick Markdown or PDF.",
     "The weather today is sunny with a light breeze from the west. Tomorrow brings clouds in the afternoon, and "
@@ -105,6 +119,58 @@ def tts_theirs():
     return out
 
 
+def round_trip_ours(question):
+    exe = os.path.join(target, "debug", "examples", "round_trip")
+    out = subprocess.run([exe, question, str(ROUND_TRIPS), str(REPLY_TOKENS)], check=True, capture_output=True,
+                         text=True).stdout
+    turns = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return turns[1:]  # the first warms up
+
+
+def round_trip_peers(question, turns):
+    """Each of our turns' work, done by the peers one stage after the other."""
+    import llama_cpp
+    import onnxruntime
+    from faster_whisper import WhisperModel
+    from piper import PiperVoice
+
+    stt = WhisperModel(ct2_dir, device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1)
+    llm = llama_cpp.Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=4096, n_batch=512,
+                          verbose=False)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    tts = PiperVoice.load(voice)
+    tts.session = onnxruntime.InferenceSession(voice, sess_options=options, providers=["CPUExecutionProvider"])
+    text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. " * 400
+    pool = llm.tokenize(text.encode(), add_bos=True)
+    out = []
+    for turn in [turns[0]] + turns:  # the first warms up
+        prompt = pool[: turn["prompt_tokens"]]
+        cached = turn["reused_tokens"]
+        # What the previous turn left in llama.cpp's cache, as in ours.
+        llm.reset()
+        llm.eval(prompt[:cached])
+        start = time.perf_counter()
+        segments, _ = stt.transcribe(question, language="en", beam_size=1, best_of=1, vad_filter=False,
+                                     condition_on_previous_text=False)
+        " ".join(s.text for s in segments)
+        t_stt = time.perf_counter()
+        llm.eval(prompt[cached:])
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        for _ in range(turn["generated_tokens"] - 1):
+            llm.eval([tok])
+            tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        t_llm = time.perf_counter()
+        first = None
+        for _chunk in tts.synthesize(turn["reply"]):
+            first = first or time.perf_counter()
+            break
+        # Back to back, the first audio comes after the whole reply is written and its first sentence spoken.
+        out.append({"stt_ms": (t_stt - start) * 1e3, "llm_ms": (t_llm - t_stt) * 1e3,
+                    "tts_first_ms": ((first or t_llm) - t_llm) * 1e3, "first_audio_ms": ((first or t_llm) - start) * 1e3})
+    return out[1:]
+
+
 def main():
     import faster_whisper
 
@@ -162,6 +228,35 @@ def main():
         "phonemizes in-process with its own espeak-ng library, where we start the `espeak-ng` program once per sentence",
         "(≈ 10 ms, which is most of the first-audio gap). Linking espeak-ng would close it but brings its GPL into the",
         "binary; a long-lived espeak-ng process is the next step.",
+    ]
+    question = os.path.join(tmp, "question.wav")
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", question, QUESTION], check=True)
+    ours_rt = round_trip_ours(question)
+    peers_rt = round_trip_peers(question, ours_rt)
+    med = lambda rows, key: statistics.median(r[key] for r in rows)
+    ours_first = statistics.median(t["stages"]["first_audio_ms"] for t in ours_rt)
+    peers_first = med(peers_rt, "first_audio_ms")
+    lines += [
+        "",
+        "Voice round trip, same script: from the end of the question (%.1f s of espeak-ng speech: \"%s\") to the first audio"
+        % (duration(question), QUESTION),
+        "of the reply, %d threads, the sample agent Orbit on SmolLM2-135M (greedy, %d tokens), median of %d turns after a"
+        % (threads, REPLY_TOKENS, len(ours_rt)),
+        "warm-up. Ours: the live loop (`examples/round_trip.rs`, push-to-talk on simulated devices: the end of speech is the",
+        "release, no pause detection counted; hands-free adds the 0.6 s pause that ends a turn). Peers, back to back on",
+        "the same work: faster-whisper (int8) transcribes the question, llama.cpp processes a prompt of the same length with",
+        "the same number of cached tokens and writes as many tokens as our reply, piper-tts speaks our reply's first sentence.",
+        "",
+        "| stage | Familiar (streamed) | peers back to back |",
+        "|---|---|---|",
+        "| speech to text | %.0f ms | %.0f ms |" % (statistics.median(t["stages"]["stt_ms"] for t in ours_rt), med(peers_rt, "stt_ms")),
+        "| to the first token / the whole reply | %.0f ms (first token) | %.0f ms (whole reply) |"
+        % (statistics.median(t["stages"]["first_token_ms"] for t in ours_rt), med(peers_rt, "llm_ms")),
+        "| first sentence spoken | | %.0f ms |" % med(peers_rt, "tts_first_ms"),
+        "| **end of speech → first audio** | **%.0f ms** | **%.0f ms** |" % (ours_first, peers_first),
+        "",
+        "Ratio ours / peers: **%.2f×** (goal: ≤ 0.5×). Prompt %d tokens, %d of them reused from the cache; reply %d tokens."
+        % (ours_first / peers_first, ours_rt[0]["prompt_tokens"], ours_rt[0]["reused_tokens"], ours_rt[0]["generated_tokens"]),
     ]
     lines += ["", "Transcripts of the 11 s clip (for a sanity check, not a score):", ""]
     f = files[1]

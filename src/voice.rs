@@ -11,6 +11,41 @@
 use serde::Serialize;
 use sqlx::{Row, SqlitePool};
 
+/// A bundled voice preset (`voices/`): a voice without a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct VoicePreset {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `piper`.
+    pub engine: String,
+    /// The Piper model, e.g. `en_US-joe-medium`.
+    pub model: String,
+    pub rate: f32,
+    pub pitch: f32,
+}
+
+/// The presets of `voices/`, embedded in the binary.
+const PRESETS: &[&str] = &[
+    include_str!("../voices/joe.json"),
+    include_str!("../voices/joe-calm.json"),
+    include_str!("../voices/joe-bright.json"),
+];
+
+/// The preset agents use when they name none.
+pub const DEFAULT_PRESET: &str = "joe";
+
+/// The bundled voice presets.
+pub fn presets() -> Vec<VoicePreset> {
+    // Embedded at build time and checked by a test: a preset that fails to parse is a build error in waiting.
+    PRESETS.iter().filter_map(|json| serde_json::from_str(json).ok()).collect()
+}
+
+/// A bundled preset by id.
+pub fn preset(id: &str) -> Option<VoicePreset> {
+    presets().into_iter().find(|p| p.id == id)
+}
+
 /// The fingerprint model profiles are computed with.
 pub const FINGERPRINT_MODEL: &str = "resemblyzer-ge2e-0.1.4";
 /// A read-out may miss at most this share of the sentence's words.
@@ -368,6 +403,16 @@ impl Voices<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bundled_preset_parses_and_the_default_is_one_of_them() {
+        assert_eq!(presets().len(), PRESETS.len());
+        assert!(preset(DEFAULT_PRESET).is_some());
+        for p in presets() {
+            assert_eq!(p.engine, "piper", "{p:?}");
+            assert!((0.5..=2.0).contains(&p.rate) && (-12.0..=12.0).contains(&p.pitch), "{p:?}");
+        }
+    }
 
     #[test]
     fn a_consent_sentence_names_the_agent_and_three_random_words() {

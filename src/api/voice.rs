@@ -147,6 +147,7 @@ pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> R
     if text.trim().is_empty() {
         return Err(Error::Invalid("there is nothing to say".into()));
     }
+    check_prosody(prosody)?;
     let mut voice = load_voice(studio, None)?;
     let (text, out) = (text.to_owned(), out.to_path_buf());
     tokio::task::spawn_blocking(move || {
@@ -636,14 +637,72 @@ pub fn choose_voice(studio: &Studio, spec: &agent::AgentSpec) -> VoiceChoice {
     VoiceChoice { engine: "cloned", note: None }
 }
 
-/// The agent's speaking rate and pitch.
+/// The agent's speaking rate and pitch: its preset's, then its own.
 pub fn prosody_for(spec: &agent::AgentSpec) -> Prosody {
     let voice = spec.familiar.voice.as_ref();
-    let default = Prosody::default();
+    let preset = preset_for(spec);
     Prosody {
-        rate: voice.and_then(|v| v.rate).unwrap_or(default.rate),
-        pitch: voice.and_then(|v| v.pitch).unwrap_or(default.pitch),
+        rate: voice.and_then(|v| v.rate).unwrap_or(preset.rate),
+        pitch: voice.and_then(|v| v.pitch).unwrap_or(preset.pitch),
     }
+}
+
+/// The agent's voice preset (the default one when it names none, or one that is not bundled).
+pub fn preset_for(spec: &agent::AgentSpec) -> crate::voice::VoicePreset {
+    let named = spec.familiar.voice.as_ref().and_then(|v| v.preset.as_deref());
+    named.and_then(crate::voice::preset).or_else(|| crate::voice::preset(crate::voice::DEFAULT_PRESET)).unwrap_or(
+        crate::voice::VoicePreset {
+            id: crate::voice::DEFAULT_PRESET.into(),
+            name: "Joe".into(),
+            description: String::new(),
+            engine: "piper".into(),
+            model: "en_US-joe-medium".into(),
+            rate: 1.0,
+            pitch: 0.0,
+        },
+    )
+}
+
+/// Refuses a rate or pitch outside what stays natural and intelligible.
+pub fn check_prosody(prosody: Prosody) -> Result<()> {
+    if !(0.5..=2.0).contains(&prosody.rate) {
+        return Err(Error::Invalid(format!("a rate of {}: choose 0.5 (slower) to 2.0 (faster)", prosody.rate)));
+    }
+    if !(-6.0..=6.0).contains(&prosody.pitch) {
+        return Err(Error::Invalid(format!(
+            "a pitch of {} semitones: choose -6 to 6 (further, the voice gets hard to understand)",
+            prosody.pitch
+        )));
+    }
+    Ok(())
+}
+
+/// Sets how an agent speaks without a profile: its preset, rate and pitch
+/// (`None` keeps the current value). Saves a new version.
+pub async fn set_agent_voice(
+    studio: &Studio,
+    agent_query: &str,
+    preset: Option<&str>,
+    rate: Option<f32>,
+    pitch: Option<f32>,
+) -> Result<i64> {
+    let (_, current) = super::agent(studio, agent_query).await?;
+    if let Some(id) = preset
+        && crate::voice::preset(id).is_none()
+    {
+        let known: Vec<String> = crate::voice::presets().into_iter().map(|p| p.id).collect();
+        return Err(Error::Invalid(format!("no voice preset `{id}`; the presets are: {}", known.join(", "))));
+    }
+    let now = prosody_for(current.spec());
+    check_prosody(Prosody { rate: rate.unwrap_or(now.rate), pitch: pitch.unwrap_or(now.pitch) })?;
+    let mut spec = current.spec().clone();
+    let voice = spec.familiar.voice.get_or_insert_with(Default::default);
+    if let Some(id) = preset {
+        voice.preset = Some(id.to_owned());
+    }
+    voice.rate = rate.or(voice.rate);
+    voice.pitch = pitch.or(voice.pitch);
+    super::update_agent(studio, agent_query, spec, "voice").await
 }
 
 /// Loads the voice that speaks for an agent (see [`choose_voice`]).

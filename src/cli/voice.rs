@@ -46,18 +46,36 @@ pub enum VoiceCommand {
         text: String,
         #[arg(long)]
         out: PathBuf,
-        /// Speaking rate (1.0 = the voice's own)
-        #[arg(long, default_value_t = 1.0)]
-        rate: f32,
-        /// Pitch shift in semitones (0 = the voice's own)
-        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-        pitch: f32,
+        /// A voice preset from `familiar voice presets` (default: joe)
+        #[arg(long)]
+        preset: Option<String>,
+        /// Speaking rate (default: the preset's)
+        #[arg(long)]
+        rate: Option<f32>,
+        /// Pitch shift in semitones (default: the preset's)
+        #[arg(long, allow_hyphen_values = true)]
+        pitch: Option<f32>,
         /// Also play it on the speaker
         #[arg(long)]
         play: bool,
         /// A speaker id from `familiar voice devices` (default: the system's)
         #[arg(long)]
         device: Option<String>,
+    },
+    /// List the bundled voice presets (`voices/`)
+    Presets,
+    /// Choose how an agent speaks without a profile: a preset, its rate and pitch (a new version)
+    Use {
+        agent: String,
+        /// A preset from `familiar voice presets`
+        #[arg(long)]
+        preset: Option<String>,
+        /// Speaking rate (0.5–2.0)
+        #[arg(long)]
+        rate: Option<f32>,
+        /// Pitch shift in semitones (-12–12)
+        #[arg(long, allow_hyphen_values = true)]
+        pitch: Option<f32>,
     },
     /// Import up to 60 s of your voice for an agent's voice profile: it is checked
     /// (length, speech, level, clipping, noise, one speaker), then shows the consent sentence to read
@@ -185,9 +203,14 @@ pub async fn voice_command(j: bool, threads: Option<usize>, command: VoiceComman
                 println!("Recorded {} ({:.1} s at {} Hz)", report.out.display(), report.seconds, report.sample_rate);
             }
         }
-        VoiceCommand::Say { text, out, rate, pitch, play, device } => {
+        VoiceCommand::Say { text, out, preset, rate, pitch, play, device } => {
             let studio = Studio::open_default().await?;
-            let report = api::voice::say(&studio, &text, Prosody { rate, pitch }, &out).await?;
+            let id = preset.as_deref().unwrap_or(crate::voice::DEFAULT_PRESET);
+            let preset = crate::voice::preset(id).ok_or_else(|| {
+                api::Error::Invalid(format!("no voice preset `{id}`; `familiar voice presets` lists them"))
+            })?;
+            let prosody = Prosody { rate: rate.unwrap_or(preset.rate), pitch: pitch.unwrap_or(preset.pitch) };
+            let report = api::voice::say(&studio, &text, prosody, &out).await?;
             if play {
                 api::voice::play_file(&report.out, device).await?;
             }
@@ -195,6 +218,39 @@ pub async fn voice_command(j: bool, threads: Option<usize>, command: VoiceComman
                 print_json(&report);
             } else {
                 println!("Wrote {} ({:.1} s)", report.out.display(), report.seconds);
+            }
+            studio.close().await;
+        }
+        VoiceCommand::Presets => {
+            let presets = crate::voice::presets();
+            if j {
+                print_json(&presets);
+            } else {
+                for p in &presets {
+                    println!(
+                        "{:<12} {:<14} rate {:.2}, pitch {:+.0}  {}",
+                        p.id, p.name, p.rate, p.pitch, p.description
+                    );
+                }
+            }
+        }
+        VoiceCommand::Use { agent, preset, rate, pitch } => {
+            let studio = Studio::open_default().await?;
+            let version = api::voice::set_agent_voice(&studio, &agent, preset.as_deref(), rate, pitch).await?;
+            let (_, updated) = api::agent(&studio, &agent).await?;
+            let (chosen, prosody) = (api::voice::preset_for(updated.spec()), api::voice::prosody_for(updated.spec()));
+            if j {
+                print_json(
+                    &serde_json::json!({ "version": version, "preset": chosen.id, "rate": prosody.rate, "pitch": prosody.pitch }),
+                );
+            } else {
+                println!(
+                    "{} speaks as {} (rate {:.2}, pitch {:+.1}) when it has no voice profile (version {version}).",
+                    updated.name(),
+                    chosen.id,
+                    prosody.rate,
+                    prosody.pitch
+                );
             }
             studio.close().await;
         }

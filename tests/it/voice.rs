@@ -245,3 +245,50 @@ fn talk_live_on_a_simulated_microphone_prints_each_event_as_a_json_line() {
     let done = events.iter().find(|e| e["event"] == "turn_done").unwrap();
     assert!(done["stages"]["first_audio_ms"].as_u64().unwrap() > 0, "{done}");
 }
+
+/// Zero crossings per second: higher for a higher voice.
+fn crossings_per_second(path: &Path) -> f64 {
+    let audio = familiar_voice::audio::decode_file(path, 60.0).unwrap();
+    let crossings = audio.samples.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+    crossings as f64 / audio.seconds()
+}
+
+#[test]
+fn pitch_moves_the_voice_up_or_down_and_keeps_its_pace_and_presets_set_it_for_an_agent() {
+    let home = home_with_speech_model();
+    let dir = home.path();
+    support::ok(dir, &["setup"]);
+    let said = "The library opens early in the morning, and closes late in the evening.";
+    let say = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let report =
+            support::json(dir, &[&["voice", "say", said, "--out", out.to_str().unwrap(), "--json"], extra].concat());
+        (out, report["seconds"].as_f64().unwrap())
+    };
+    let (plain, plain_s) = say("plain.wav", &[]);
+    let (high, high_s) = say("high.wav", &["--pitch", "6"]);
+    let (low, low_s) = say("low.wav", &["--pitch", "-4"]);
+    for seconds in [high_s, low_s] {
+        assert!((seconds / plain_s - 1.0).abs() < 0.15, "the pace stays: {plain_s} s, {seconds} s");
+    }
+    let (plain_z, high_z, low_z) =
+        (crossings_per_second(&plain), crossings_per_second(&high), crossings_per_second(&low));
+    assert!(high_z > plain_z * 1.1 && low_z < plain_z * 0.92, "{low_z} < {plain_z} < {high_z}");
+    // What is said stays intelligible.
+    let heard = support::ok(dir, &["voice", "transcribe", low.to_str().unwrap()]);
+    assert!(wer(said, &heard) <= 0.3, "{heard}");
+
+    let presets = support::json(dir, &["voice", "presets", "--json"]);
+    assert_eq!(presets.as_array().unwrap().len(), 3, "{presets}");
+    let set = support::json(dir, &["voice", "use", "orbit", "--preset", "joe-calm", "--pitch", "-1", "--json"]);
+    assert_eq!(set["preset"], "joe-calm");
+    assert!((set["rate"].as_f64().unwrap() - 0.9).abs() < 1e-6 && set["pitch"] == -1.0, "{set}");
+    let card = support::json(dir, &["agent", "show", "orbit", "--json"]);
+    assert_eq!(card["data"]["extensions"]["familiar/voice"]["preset"], "joe-calm");
+    let unknown = support::fails(dir, &["voice", "use", "orbit", "--preset", "robot"]);
+    assert!(unknown.contains("joe-bright"), "{unknown}");
+    let too_fast = support::fails(dir, &["voice", "use", "orbit", "--rate", "5"]);
+    assert!(too_fast.contains("choose 0.5"), "{too_fast}");
+    let too_low = support::fails(dir, &["voice", "say", said, "--out", "x.wav", "--pitch", "-12"]);
+    assert!(too_low.contains("choose -6 to 6"), "{too_low}");
+}

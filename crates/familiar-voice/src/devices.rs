@@ -308,13 +308,21 @@ impl Microphone for CpalMicrophone {
     }
 }
 
-struct CpalSpeaker {
+/// A speaker that plays what its [`PlaybackQueue`] holds; the device keeps
+/// playing until `guard` is dropped (both the real and the simulated ones).
+pub struct QueuedSpeaker<G: Send + Sync> {
     rate: u32,
     queue: Arc<PlaybackQueue>,
-    _stop: mpsc::Sender<()>,
+    _guard: G,
 }
 
-impl Speaker for CpalSpeaker {
+impl<G: Send + Sync> QueuedSpeaker<G> {
+    pub fn new(rate: u32, queue: Arc<PlaybackQueue>, guard: G) -> QueuedSpeaker<G> {
+        QueuedSpeaker { rate, queue, _guard: guard }
+    }
+}
+
+impl<G: Send + Sync> Speaker for QueuedSpeaker<G> {
     fn rate(&self) -> u32 {
         self.rate
     }
@@ -424,6 +432,6 @@ impl SoundDevices for Cpal {
                 .map_err(failed)?;
             Ok((stream, rate))
         })?;
-        Ok(Box::new(CpalSpeaker { rate, queue, _stop: stop }))
+        Ok(Box::new(QueuedSpeaker::new(rate, queue, stop)))
     }
 }

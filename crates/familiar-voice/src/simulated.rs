@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::audio::Audio;
-use crate::devices::{DeviceError, DeviceInfo, Microphone, PlaybackQueue, SoundDevices, Speaker};
+use crate::devices::{DeviceError, DeviceInfo, Microphone, PlaybackQueue, QueuedSpeaker, SoundDevices, Speaker};
 
 /// The device name both simulated devices answer to.
 pub const NAME: &str = "simulated";
@@ -84,7 +84,7 @@ fn every_block(name: &str, stop: Arc<AtomicBool>, mut tick: impl FnMut() + Send 
 struct SimulatedMicrophone {
     rate: u32,
     blocks: mpsc::Receiver<Vec<f32>>,
-    stop: Arc<AtomicBool>,
+    _stop: StopOnDrop,
 }
 
 impl Microphone for SimulatedMicrophone {
@@ -101,39 +101,12 @@ impl Microphone for SimulatedMicrophone {
     }
 }
 
-impl Drop for SimulatedMicrophone {
+/// Stops a simulated device's thread when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-struct SimulatedSpeaker {
-    rate: u32,
-    queue: Arc<PlaybackQueue>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Speaker for SimulatedSpeaker {
-    fn rate(&self) -> u32 {
-        self.rate
-    }
-    fn queue(&self, samples: &[f32]) {
-        self.queue.queue(samples)
-    }
-    fn clear(&self) {
-        self.queue.clear()
-    }
-    fn played(&self) -> u64 {
-        self.queue.played()
-    }
-    fn pending(&self) -> usize {
-        self.queue.pending()
-    }
-}
-
-impl Drop for SimulatedSpeaker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -172,7 +145,7 @@ impl SoundDevices for Simulated {
             }
             let _ = tx.try_send(block);
         })?;
-        Ok(Box::new(SimulatedMicrophone { rate: self.rate, blocks, stop }))
+        Ok(Box::new(SimulatedMicrophone { rate: self.rate, blocks, _stop: StopOnDrop(stop) }))
     }
 
     fn speaker(&self, device: Option<&str>) -> Result<Box<dyn Speaker>, DeviceError> {
@@ -192,7 +165,7 @@ impl SoundDevices for Simulated {
                 played.samples.extend_from_slice(&block[..real]);
             }
         })?;
-        Ok(Box::new(SimulatedSpeaker { rate: self.rate, queue, stop }))
+        Ok(Box::new(QueuedSpeaker::new(self.rate, queue, StopOnDrop(stop))))
     }
 }
 

@@ -206,9 +206,9 @@ impl Voice for Piper {
     }
 }
 
-/// How much faster the voice's own pitch `semitones` is (±24 at most).
+/// How much faster the voice's own pitch `semitones` is (±12 at most).
 pub fn pitch_factor(semitones: f32) -> f32 {
-    2f32.powf(semitones.clamp(-24.0, 24.0) / 12.0)
+    2f32.powf(semitones.clamp(-12.0, 12.0) / 12.0)
 }
 
 /// Plays `samples` `factor` times faster: shorter by that factor, every
