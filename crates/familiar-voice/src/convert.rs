@@ -94,24 +94,7 @@ fn hparams(model: &Model<'_>) -> Result<Hparams, ConvertError> {
 /// The mel filter bank of librosa's `filters.mel(sr=16000, n_fft=400, n_mels)`
 /// (Slaney mel scale and area normalisation), which Whisper was trained with.
 pub fn mel_filters(n_mels: usize) -> Vec<f32> {
-    let f_sp = 200.0 / 3.0;
-    let (min_log_hz, min_log_mel, logstep) = (1000.0, 1000.0 / f_sp, (6.4f64).ln() / 27.0);
-    let hz_to_mel = |f: f64| if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp };
-    let mel_to_hz = |m: f64| if m >= min_log_mel { min_log_hz * (logstep * (m - min_log_mel)).exp() } else { f_sp * m };
-    let n_bins = N_FFT / 2 + 1;
-    let fft_freqs: Vec<f64> = (0..n_bins).map(|k| k as f64 * SAMPLE_RATE / N_FFT as f64).collect();
-    let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0));
-    let mel_f: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64)).collect();
-    let mut out = vec![0f32; n_mels * n_bins];
-    for m in 0..n_mels {
-        let enorm = 2.0 / (mel_f[m + 2] - mel_f[m]);
-        for (k, &f) in fft_freqs.iter().enumerate() {
-            let lower = (f - mel_f[m]) / (mel_f[m + 1] - mel_f[m]);
-            let upper = (mel_f[m + 2] - f) / (mel_f[m + 2] - mel_f[m + 1]);
-            out[m * n_bins + k] = (lower.min(upper).max(0.0) * enorm) as f32;
-        }
-    }
-    out
+    crate::ge2e::mel_filters(n_mels, N_FFT, SAMPLE_RATE)
 }
 
 /// GPT-2's byte-level alphabet, inverted: the character that stands for each byte → the byte.

@@ -11,6 +11,7 @@ pub mod clone;
 pub mod convert;
 pub mod ct2;
 pub mod devices;
+mod ge2e;
 pub mod reference;
 pub mod simulated;
 pub mod speaker;

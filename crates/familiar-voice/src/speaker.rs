@@ -1,41 +1,33 @@
 //! The speaker fingerprint: Resemblyzer's GE2E d-vector encoder (a 3-layer
 //! LSTM over 40 mel channels, a 256→256 linear layer, ReLU, L2 norm) with its
 //! real weights, on candle. Owns the conversion of Resemblyzer's legacy torch
-//! checkpoint to safetensors, the model, and Resemblyzer's front end:
-//! `preprocess_wav` (16 kHz, volume raised to -30 dBFS, long silences trimmed),
-//! `wav_to_mel_spectrogram` (librosa's power mel spectrogram, no log), and
-//! `embed_utterance` (1.6 s partials, 1.3 a second, the last one kept when it
-//! covers 75 %, averaged and L2-normalised).
+//! checkpoint to safetensors and what is Resemblyzer's own in the front end:
+//! `preprocess_wav` (16 kHz, volume raised to -30 dBFS, long silences trimmed)
+//! and the final normalisation. `wav_to_mel_spectrogram` (librosa's power mel
+//! spectrogram, no log), the partials of `embed_utterance` (1.6 s, 1.3 a
+//! second, the last one kept when it covers 75 %, averaged) and the network
+//! are `crate::ge2e`'s, shared with the cloned voice's speaker encoder.
 //!
 //! Differences from Resemblyzer, both measured by `tests/speaker.rs`: resampling
 //! is rubato's (`crate::audio`) instead of soxr's, and silences are found by
 //! `crate::vad`'s level detector instead of webrtcvad; the smoothing and
 //! dilation of the voice flags around them are Resemblyzer's.
-//!
-//! candle-transformers' `metavoice::speaker_encoder` is the same architecture
-//! but cannot load these weights or reproduce these vectors: every LSTM layer
-//! takes 40 inputs and is looked up as `lstm.{i}.weight_ih_l{i}`; its front end
-//! is Whisper's log-mel with the window length in milliseconds taken as
-//! samples; it pads the audio by truncating it, takes each partial as two
-//! scalars, inverts the coverage test, and embeds every LSTM state rather
-//! than the last one. So the model is written here: the input projection of a
-//! whole sequence is one batched matrix product, and each time step is one
-//! product with the recurrent weights. It runs on the CPU (1.4 M parameters).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor};
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use candle_core::{Device, Tensor};
 
 use crate::audio::{Audio, AudioError};
+use crate::ge2e::{self, LayerNames, N_MELS};
 use crate::torch_legacy::{self, Dtype, TorchError};
 use crate::vad::{self, VadConfig};
+// What the tests below reach through this module.
+#[cfg(test)]
+use crate::ge2e::{HOP, partial_starts};
 
 /// The rate the model hears.
-pub const SAMPLE_RATE: u32 = 16_000;
+pub const SAMPLE_RATE: u32 = ge2e::SAMPLE_RATE;
 /// A fingerprint needs at least this much speech (after long silences are trimmed).
 pub const MIN_SPEECH_SECONDS: f32 = 1.0;
 /// The longest window `embed_windows` takes.
@@ -43,25 +35,13 @@ pub const MAX_WINDOW_SECONDS: f32 = 3600.0;
 /// Dimensions of a fingerprint.
 pub const EMBEDDING_SIZE: usize = 256;
 
-/// 25 ms windows every 10 ms, 40 mel channels (Resemblyzer's `hparams`).
-const N_FFT: usize = 400;
-const HOP: usize = 160;
-const N_BINS: usize = N_FFT / 2 + 1;
-const N_MELS: usize = 40;
-const HIDDEN: usize = 256;
-const LAYERS: usize = 3;
-/// Frames in a partial utterance (1.6 s).
-const PARTIAL_FRAMES: usize = 160;
-/// `embed_utterance`'s defaults.
-const PARTIALS_PER_SECOND: f64 = 1.3;
-const MIN_COVERAGE: f64 = 0.75;
+/// Resemblyzer's `hparams`: 3 layers of 256.
+const SIZES: ge2e::Sizes = ge2e::Sizes { layers: 3, hidden: 256, embedding: EMBEDDING_SIZE };
 const TARGET_DBFS: f64 = -30.0;
 /// Voice flags are per 30 ms; 8 are averaged; 6 silent windows (180 ms) are kept between voiced ones.
 const VAD_WINDOW: usize = 480;
 const VAD_AVERAGE_WIDTH: usize = 8;
 const VAD_MAX_SILENCE: usize = 6;
-/// At most this many partials run through the network at once (about 100 MB; bounds memory for long audio).
-const BATCH: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpeakerError {
@@ -117,17 +97,7 @@ impl Fingerprint {
 
 /// The tensors of the model, with their shapes, as `torch.nn.LSTM` and `Linear` name them.
 fn expected_tensors() -> Vec<(String, Vec<usize>)> {
-    let mut out = Vec::new();
-    for layer in 0..LAYERS {
-        let input = if layer == 0 { N_MELS } else { HIDDEN };
-        out.push((format!("lstm.weight_ih_l{layer}"), vec![4 * HIDDEN, input]));
-        out.push((format!("lstm.weight_hh_l{layer}"), vec![4 * HIDDEN, HIDDEN]));
-        out.push((format!("lstm.bias_ih_l{layer}"), vec![4 * HIDDEN]));
-        out.push((format!("lstm.bias_hh_l{layer}"), vec![4 * HIDDEN]));
-    }
-    out.push(("linear.weight".into(), vec![EMBEDDING_SIZE, HIDDEN]));
-    out.push(("linear.bias".into(), vec![EMBEDDING_SIZE]));
-    out
+    ge2e::tensors(SIZES, LayerNames::Torch)
 }
 
 /// Converts Resemblyzer's `pretrained.pt` (a legacy torch checkpoint whose
@@ -152,84 +122,9 @@ pub fn convert_resemblyzer(pt: &[u8]) -> Result<Vec<u8>, SpeakerError> {
     safetensors::serialize(&tensors, None).map_err(|e| SpeakerError::Write(e.to_string()))
 }
 
-/// One LSTM layer. Activations are kept feature-major, (features, batch), so
-/// that the four gates are contiguous row blocks of one matrix. The cell
-/// gate's rows are stored doubled: tanh(x) = 2·sigmoid(2x) − 1, so one sigmoid
-/// over all four gates serves (candle's tanh costs ten times its sigmoid here).
-struct LstmLayer {
-    /// (4·hidden, input), torch's layout
-    w_ih: Tensor,
-    /// (4·hidden, hidden)
-    w_hh: Tensor,
-    /// b_ih + b_hh, (4·hidden, 1)
-    bias: Tensor,
-}
-
-impl LstmLayer {
-    /// Runs the layer over `xs` (time, input, batch) from zero states. Returns
-    /// every step's hidden state (time, hidden, batch), or only the last one
-    /// (hidden, batch) when `last_only`.
-    fn run(&self, xs: &Tensor, last_only: bool) -> candle_core::Result<Tensor> {
-        let (steps, _, batch) = xs.dims3()?;
-        // The input's share of every gate at every step: (time, 4·hidden, batch).
-        let projected = self.w_ih.broadcast_matmul(xs)?.broadcast_add(&self.bias)?;
-        let mut h = Tensor::zeros((HIDDEN, batch), DType::F32, xs.device())?;
-        let mut c = h.clone();
-        let mut outputs = Vec::with_capacity(if last_only { 0 } else { steps });
-        for t in 0..steps {
-            let gates = projected.get(t)?.add(&self.w_hh.matmul(&h)?)?;
-            // torch's gate order: input, forget, cell, output.
-            let sig = candle_nn::ops::sigmoid(&gates)?;
-            let i = sig.narrow(0, 0, HIDDEN)?;
-            let f = sig.narrow(0, HIDDEN, HIDDEN)?;
-            let g = sig.narrow(0, 2 * HIDDEN, HIDDEN)?.affine(2.0, -1.0)?;
-            let o = sig.narrow(0, 3 * HIDDEN, HIDDEN)?;
-            c = f.mul(&c)?.add(&i.mul(&g)?)?;
-            h = o.mul(&tanh(&c)?)?;
-            if !last_only {
-                outputs.push(h.clone());
-            }
-        }
-        if last_only { Ok(h) } else { Tensor::stack(&outputs, 0) }
-    }
-}
-
-/// tanh(x) = 2·sigmoid(2x) − 1 (absolute error about 1e-7).
-fn tanh(x: &Tensor) -> candle_core::Result<Tensor> {
-    candle_nn::ops::sigmoid(&x.affine(2.0, 0.0)?)?.affine(2.0, -1.0)
-}
-
-/// The mel filter bank as (first bin, weights) per channel: most weights are zero.
-struct MelBank {
-    rows: Vec<(usize, Vec<f32>)>,
-}
-
-impl MelBank {
-    fn new() -> MelBank {
-        let filters = crate::convert::mel_filters(N_MELS);
-        let rows = filters
-            .chunks(N_BINS)
-            .map(|row| {
-                let first = row.iter().position(|&w| w != 0.0).unwrap_or(0);
-                let last = row.iter().rposition(|&w| w != 0.0).map_or(first, |l| l + 1);
-                (first, row[first..last].to_vec())
-            })
-            .collect();
-        MelBank { rows }
-    }
-}
-
 /// The encoder with its weights; cheap to share between threads (`Send + Sync`).
 pub struct SpeakerEncoder {
-    layers: Vec<LstmLayer>,
-    /// (embedding, hidden)
-    linear_w: Tensor,
-    /// (embedding, 1)
-    linear_b: Tensor,
-    device: Device,
-    fft: Arc<dyn Fft<f64>>,
-    window: Vec<f64>,
-    mel: MelBank,
+    ge2e: ge2e::Encoder,
 }
 
 impl SpeakerEncoder {
@@ -241,50 +136,15 @@ impl SpeakerEncoder {
         let device = Device::Cpu;
         let mut tensors =
             candle_core::safetensors::load_buffer(&bytes, &device).map_err(|e| weights_error(e.to_string()))?;
-        let mut take = |name: &str, shape: &[usize]| -> Result<Tensor, SpeakerError> {
+        let take = |name: &str, shape: &[usize]| -> Result<Tensor, SpeakerError> {
             let t = tensors.remove(name).ok_or_else(|| weights_error(format!("it has no tensor {name}")))?;
             if t.dims() != shape {
                 return Err(weights_error(format!("{name} has shape {:?}, not {shape:?}", t.dims())));
             }
-            Ok(t.to_dtype(DType::F32)?)
+            Ok(t)
         };
-        // Doubles the cell gate's rows (see `LstmLayer`).
-        let gate_scale = Tensor::cat(
-            &[
-                Tensor::ones((2 * HIDDEN, 1), DType::F32, &device)?,
-                Tensor::full(2f32, (HIDDEN, 1), &device)?,
-                Tensor::ones((HIDDEN, 1), DType::F32, &device)?,
-            ],
-            0,
-        )?;
-        let mut layers = Vec::with_capacity(LAYERS);
-        for layer in 0..LAYERS {
-            let input = if layer == 0 { N_MELS } else { HIDDEN };
-            let w_ih = take(&format!("lstm.weight_ih_l{layer}"), &[4 * HIDDEN, input])?;
-            let w_hh = take(&format!("lstm.weight_hh_l{layer}"), &[4 * HIDDEN, HIDDEN])?;
-            let b_ih = take(&format!("lstm.bias_ih_l{layer}"), &[4 * HIDDEN])?;
-            let b_hh = take(&format!("lstm.bias_hh_l{layer}"), &[4 * HIDDEN])?;
-            let bias = (b_ih + b_hh)?.reshape((4 * HIDDEN, 1))?;
-            layers.push(LstmLayer {
-                w_ih: w_ih.broadcast_mul(&gate_scale)?,
-                w_hh: w_hh.broadcast_mul(&gate_scale)?,
-                bias: bias.mul(&gate_scale)?,
-            });
-        }
-        let linear_w = take("linear.weight", &[EMBEDDING_SIZE, HIDDEN])?;
-        let linear_b = take("linear.bias", &[EMBEDDING_SIZE])?.reshape((EMBEDDING_SIZE, 1))?;
-        // librosa's default window: a periodic Hann window as long as the FFT.
-        let window =
-            (0..N_FFT).map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()).collect();
-        Ok(SpeakerEncoder {
-            layers,
-            linear_w,
-            linear_b,
-            device,
-            fft: FftPlanner::new().plan_fft_forward(N_FFT),
-            window,
-            mel: MelBank::new(),
-        })
+        let ge2e = ge2e::Encoder::load(SIZES, LayerNames::Torch, take)?;
+        Ok(SpeakerEncoder { ge2e })
     }
 
     /// A fingerprint of the whole utterance (any sample rate; resampled to 16 kHz with crate::audio).
@@ -331,93 +191,20 @@ impl SpeakerEncoder {
     /// (a centred STFT with zero padding, 25 ms periodic Hann windows every
     /// 10 ms, Slaney mel filters, no log), as frames of 40 channels.
     pub fn mel_spectrogram(&self, wav: &[f32]) -> Vec<[f32; N_MELS]> {
-        let frames = 1 + wav.len() / HOP;
-        // Centred frames: the signal padded with N_FFT/2 zeros on each side.
-        let mut padded = vec![0f32; wav.len() + N_FFT];
-        padded[N_FFT / 2..N_FFT / 2 + wav.len()].copy_from_slice(wav);
-        let mut buffer = vec![Complex::new(0.0f64, 0.0); N_FFT];
-        let mut scratch = vec![Complex::new(0.0f64, 0.0); self.fft.get_inplace_scratch_len()];
-        let mut power = [0f64; N_BINS];
-        let mut out = Vec::with_capacity(frames);
-        for frame in 0..frames {
-            let samples = &padded[frame * HOP..frame * HOP + N_FFT];
-            for ((slot, &sample), &w) in buffer.iter_mut().zip(samples).zip(&self.window) {
-                *slot = Complex::new(sample as f64 * w, 0.0);
-            }
-            self.fft.process_with_scratch(&mut buffer, &mut scratch);
-            for (p, x) in power.iter_mut().zip(&buffer) {
-                *p = x.norm_sqr();
-            }
-            let mut mel = [0f32; N_MELS];
-            for (m, (first, weights)) in mel.iter_mut().zip(&self.mel.rows) {
-                *m = weights.iter().zip(&power[*first..]).map(|(w, p)| *w as f64 * p).sum::<f64>() as f32;
-            }
-            out.push(mel);
-        }
-        out
+        self.ge2e.mel_spectrogram(wav)
     }
 
     /// Fingerprints of several utterances, their partials run through the network together.
     fn embed_pieces(&self, pieces: &[&[f32]]) -> Result<Vec<Fingerprint>, SpeakerError> {
-        let mut partials: Vec<f32> = Vec::new();
-        let mut owner = Vec::new();
-        for (index, wav) in pieces.iter().enumerate() {
-            let starts = partial_starts(wav.len());
-            let last = starts.last().copied().unwrap_or(0);
-            let mut padded = wav.to_vec();
-            padded.resize(padded.len().max((last + PARTIAL_FRAMES) * HOP), 0.0);
-            let mel = self.mel_spectrogram(&padded);
-            for &start in &starts {
-                for frame in &mel[start..start + PARTIAL_FRAMES] {
-                    partials.extend_from_slice(frame);
-                }
-                owner.push(index);
-            }
-        }
-        let per_partial = PARTIAL_FRAMES * N_MELS;
-        // Batches of equal size: each costs a fixed 480 small steps, whatever its size.
-        let batch_size = owner.len().div_ceil(owner.len().div_ceil(BATCH).max(1)).max(1);
-        let mut embeddings: Vec<Vec<f32>> = Vec::with_capacity(owner.len());
-        for batch in partials.chunks(batch_size * per_partial) {
-            let n = batch.len() / per_partial;
-            let mels = Tensor::from_slice(batch, (n, PARTIAL_FRAMES, N_MELS), &self.device)?;
-            embeddings.extend(self.forward(&mels)?.to_vec2::<f32>()?);
-        }
-        let mut sums = vec![vec![0f32; EMBEDDING_SIZE]; pieces.len()];
-        let mut counts = vec![0usize; pieces.len()];
-        for (embedding, &index) in embeddings.iter().zip(&owner) {
-            for (s, e) in sums[index].iter_mut().zip(embedding) {
-                *s += e;
-            }
-            counts[index] += 1;
-        }
-        Ok(sums
-            .into_iter()
-            .zip(counts)
-            .map(|(sum, count)| {
-                let mean: Vec<f32> = sum.iter().map(|s| s / count.max(1) as f32).collect();
-                Fingerprint(normalised(mean))
-            })
-            .collect())
-    }
-
-    /// Partials (batch, 160 frames, 40 mels) → their L2-normalised embeddings (batch, 256).
-    fn forward(&self, mels: &Tensor) -> candle_core::Result<Tensor> {
-        // (batch, time, mels) → (time, mels, batch)
-        let mut xs = mels.permute((1, 2, 0))?.contiguous()?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            xs = layer.run(&xs, i + 1 == self.layers.len())?;
-        }
-        // The last hidden state (hidden, batch) → (batch, embedding).
-        let raw = self.linear_w.matmul(&xs)?.broadcast_add(&self.linear_b)?.relu()?.t()?;
-        // An all-zero embedding (possible only for degenerate input) stays zero instead of becoming NaN.
-        let norm = raw.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(f32::MIN_POSITIVE, f32::MAX)?;
-        raw.broadcast_div(&norm)
+        Ok(self.ge2e.mean_embeddings(pieces)?.into_iter().map(|mean| Fingerprint(normalised(mean))).collect())
     }
 }
 
+/// Resemblyzer's last step, `embed / np.linalg.norm(embed, 2)`; a zero mean
+/// (every partial zeroed by the ReLU) is left zero, a fingerprint that matches
+/// nothing, where the cloned voice refuses its reference instead.
 fn normalised(mut v: Vec<f32>) -> Vec<f32> {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let norm = ge2e::l2_norm(&v);
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
@@ -430,23 +217,6 @@ fn check_length(samples: usize) -> Result<(), SpeakerError> {
         return Err(SpeakerError::TooShort { seconds, min: MIN_SPEECH_SECONDS });
     }
     Ok(())
-}
-
-/// Resemblyzer's `compute_partial_slices`: the first frame of each 160-frame
-/// partial. Partials start every 77 frames (1.3 a second); the last one is
-/// dropped when less than 75 % of it is audio, unless it is the only one.
-fn partial_starts(n_samples: usize) -> Vec<usize> {
-    let frames = (n_samples + 1).div_ceil(HOP);
-    let step = (SAMPLE_RATE as f64 / PARTIALS_PER_SECOND / HOP as f64).round() as usize;
-    let steps = (frames + step + 1).saturating_sub(PARTIAL_FRAMES).max(1);
-    let mut starts: Vec<usize> = (0..steps).step_by(step).collect();
-    if let Some(&last) = starts.last() {
-        let coverage = (n_samples as f64 - (last * HOP) as f64) / (PARTIAL_FRAMES * HOP) as f64;
-        if coverage < MIN_COVERAGE && starts.len() > 1 {
-            starts.pop();
-        }
-    }
-    starts
 }
 
 /// Resemblyzer's `preprocess_wav`: 16 kHz, volume raised (never lowered) to

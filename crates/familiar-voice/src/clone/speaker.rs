@@ -5,35 +5,28 @@
 //! silence 20 dB under its peak, cut into 1.6 s partials 1.3 per second, the
 //! partial embeddings averaged and normalised.
 //!
-//! candle-transformers' `speaker_encoder` is not used: its layers past the first
-//! take 40 inputs (the weights have 256), it projects the time axis instead of
-//! the last hidden state, and its utterance code samples two mel values per
-//! partial. This follows MetaVoice's Python instead.
+//! The spectrogram, partials and network are `crate::ge2e`'s, shared with
+//! Resemblyzer's fingerprint (`crate::speaker`); MetaVoice's own are the
+//! trimming, the weights' names and sizes (read from the file), and the
+//! refusal of a reference whose embedding is zero.
 
-use candle_core::{Device, Module, Tensor};
-use candle_nn::{RNN, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::CloneError;
 use crate::Audio;
+use crate::ge2e::{self, LayerNames};
+// What `clone::parity` and the tests below reach through this module.
+#[cfg(test)]
+pub(crate) use crate::ge2e::{N_FFT, N_MELS, partial_starts as partial_slices};
 
-pub(crate) const RATE: u32 = 16_000;
-const N_FFT: usize = 400;
-const HOP: usize = 160;
-pub(crate) const N_MELS: usize = 40;
-const PARTIAL_FRAMES: usize = 160;
-/// Partials per second and the coverage under which the last one is dropped.
-const PARTIALS_RATE: f64 = 1.3;
-const MIN_COVERAGE: f64 = 0.75;
+pub(crate) const RATE: u32 = ge2e::SAMPLE_RATE;
 /// `librosa.effects.trim` as MetaVoice calls it.
 const TRIM_TOP_DB: f64 = 20.0;
 const TRIM_FRAME: usize = 2048;
 const TRIM_HOP: usize = 512;
 
 pub(crate) struct SpeakerEncoder {
-    lstms: Vec<candle_nn::LSTM>,
-    linear: candle_nn::Linear,
-    embedding: usize,
-    device: Device,
+    ge2e: ge2e::Encoder,
 }
 
 impl SpeakerEncoder {
@@ -47,20 +40,14 @@ impl SpeakerEncoder {
         embedding: usize,
         numbered: bool,
     ) -> candle_core::Result<Self> {
-        let lstms = (0..layers)
-            .map(|layer_idx| {
-                let input = if layer_idx == 0 { N_MELS } else { hidden };
-                let config = candle_nn::LSTMConfig { layer_idx, ..Default::default() };
-                let vb = if numbered { vb.pp("lstm").pp(layer_idx) } else { vb.pp("lstm") };
-                candle_nn::lstm(input, hidden, config, vb)
-            })
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let linear = candle_nn::linear(hidden, embedding, vb.pp("linear"))?;
-        Ok(SpeakerEncoder { lstms, linear, embedding, device: vb.device().clone() })
+        let names = if numbered { LayerNames::Numbered } else { LayerNames::Torch };
+        let sizes = ge2e::Sizes { layers, hidden, embedding };
+        let ge2e = ge2e::Encoder::load(sizes, names, |name, shape| vb.get(shape, name))?;
+        Ok(SpeakerEncoder { ge2e })
     }
 
     pub(crate) fn embedding_dim(&self) -> usize {
-        self.embedding
+        self.ge2e.embedding_size()
     }
 
     /// The speaker embedding of `reference` (any rate), unit length.
@@ -75,62 +62,16 @@ impl SpeakerEncoder {
 
     /// `embed_utterance` on 16 kHz samples already trimmed.
     pub(crate) fn embed_trimmed(&self, wav: &[f32]) -> candle_core::Result<Vec<f32>> {
-        let slices = partial_slices(wav.len());
-        let needed = slices.last().map_or(0, |s| (s + PARTIAL_FRAMES) * HOP);
-        let mut padded = wav.to_vec();
-        if padded.len() < needed {
-            padded.resize(needed, 0.0);
-        }
-        let mel = mel_spectrogram(&padded);
-        let frames = mel.len() / N_MELS;
-        let mut batch = Vec::with_capacity(slices.len() * PARTIAL_FRAMES * N_MELS);
-        for &start in &slices {
-            if start + PARTIAL_FRAMES > frames {
-                candle_core::bail!("partial {start} runs past the {frames} mel frames");
-            }
-            batch.extend_from_slice(&mel[start * N_MELS..(start + PARTIAL_FRAMES) * N_MELS]);
-        }
-        let mels = Tensor::from_vec(batch, (slices.len(), PARTIAL_FRAMES, N_MELS), &self.device)?;
-        let partials = self.forward(&mels)?;
-        let mean = partials.mean(0)?;
-        let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
+        let mean = self.ge2e.mean_embeddings(&[wav])?.pop().unwrap_or_default();
+        // `embed / np.linalg.norm(embed, 2)`. A zero mean (every partial zeroed
+        // by the ReLU) would condition the voice on nothing, so the reference is
+        // refused, where Resemblyzer's fingerprint stays zero and matches nothing.
+        let norm = ge2e::l2_norm(&mean);
         if norm.is_nan() || norm <= 0.0 {
             candle_core::bail!("the speaker embedding is zero");
         }
-        (mean / norm as f64)?.to_vec1()
+        Ok(mean.iter().map(|x| x / norm).collect())
     }
-
-    /// Partial embeddings, (partials, frames, mels) → (partials, embedding), each unit length.
-    fn forward(&self, mels: &Tensor) -> candle_core::Result<Tensor> {
-        let mut xs = mels.clone();
-        let mut last = None;
-        for lstm in &self.lstms {
-            let states = lstm.seq(&xs)?;
-            last = states.last().map(|s| s.h().clone());
-            xs = lstm.states_to_tensor(&states)?;
-        }
-        let Some(hidden) = last else { candle_core::bail!("the speaker encoder has no LSTM layer") };
-        let raw = self.linear.forward(&hidden)?.relu()?;
-        let norm = raw.sqr()?.sum_keepdim(1)?.sqrt()?;
-        // A partial whose every output the ReLU zeroed stays zero (torch would give NaN).
-        raw.broadcast_div(&norm.clamp(1e-12, f64::MAX)?)
-    }
-}
-
-/// Start frames of the 160-frame partials MetaVoice cuts (`compute_partial_slices`).
-pub(crate) fn partial_slices(n_samples: usize) -> Vec<usize> {
-    let n_frames = (n_samples + 1).div_ceil(HOP) as i64;
-    let frame_step = ((RATE as f64 / PARTIALS_RATE) / HOP as f64).round() as i64;
-    let steps = (n_frames - PARTIAL_FRAMES as i64 + frame_step + 1).max(1);
-    let mut starts: Vec<usize> = (0..steps).step_by(frame_step as usize).map(|i| i as usize).collect();
-    if let Some(&last) = starts.last() {
-        let begin = last * HOP;
-        let coverage = (n_samples as f64 - begin as f64) / (PARTIAL_FRAMES * HOP) as f64;
-        if coverage < MIN_COVERAGE && starts.len() > 1 {
-            starts.pop();
-        }
-    }
-    starts
 }
 
 /// `librosa.effects.trim(y, top_db=20)`: drops the leading and trailing frames
@@ -165,64 +106,16 @@ pub(crate) fn trim(y: &[f32]) -> &[f32] {
     }
 }
 
-/// `librosa.feature.melspectrogram(y, sr=16000, n_fft=400, hop_length=160, n_mels=40)`:
-/// centred frames (zero padded), periodic Hann window, power spectrum, Slaney
-/// mel filters. Frame-major: `frames × 40`.
-pub(crate) fn mel_spectrogram(y: &[f32]) -> Vec<f32> {
-    let filters = mel_filters();
-    let window: Vec<f32> =
-        (0..N_FFT).map(|n| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos()) as f32).collect();
-    let mut planner = realfft::RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(N_FFT);
-    let mut input = fft.make_input_vec();
-    let mut spectrum = fft.make_output_vec();
-    let bins = N_FFT / 2 + 1;
-    let n_frames = 1 + y.len() / HOP;
-    let mut out = Vec::with_capacity(n_frames * N_MELS);
-    let mut power = vec![0f32; bins];
-    for t in 0..n_frames {
-        let start = (t * HOP) as i64 - (N_FFT / 2) as i64;
-        for (n, slot) in input.iter_mut().enumerate() {
-            let i = start + n as i64;
-            *slot = if i >= 0 && (i as usize) < y.len() { y[i as usize] * window[n] } else { 0.0 };
-        }
-        if fft.process(&mut input, &mut spectrum).is_err() {
-            spectrum.iter_mut().for_each(|c| *c = Default::default());
-        }
-        for (p, c) in power.iter_mut().zip(&spectrum) {
-            *p = c.norm_sqr();
-        }
-        for m in 0..N_MELS {
-            let row = &filters[m * bins..(m + 1) * bins];
-            out.push(row.iter().zip(&power).map(|(w, p)| w * p).sum());
-        }
-    }
-    out
+/// The spectrogram's 40-band filter bank.
+#[cfg(test)]
+pub(crate) fn mel_filters() -> Vec<f32> {
+    ge2e::mel_filters(N_MELS, N_FFT, RATE as f64)
 }
 
-/// librosa's Slaney-style mel filter bank for 16 kHz, 400-point FFT, 40 bands
-/// (`htk=False, norm="slaney"`), computed in f64 and stored as f32 as librosa does.
-pub(crate) fn mel_filters() -> Vec<f32> {
-    let bins = N_FFT / 2 + 1;
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = (6.4f64).ln() / 27.0;
-    let hz_to_mel = |f: f64| if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp };
-    let mel_to_hz = |m: f64| if m >= min_log_mel { min_log_hz * (logstep * (m - min_log_mel)).exp() } else { f_sp * m };
-    let top = hz_to_mel(RATE as f64 / 2.0);
-    let mel_f: Vec<f64> = (0..N_MELS + 2).map(|i| mel_to_hz(top * i as f64 / (N_MELS + 1) as f64)).collect();
-    let fft_freqs: Vec<f64> = (0..bins).map(|k| k as f64 * RATE as f64 / N_FFT as f64).collect();
-    let mut weights = vec![0f32; N_MELS * bins];
-    for m in 0..N_MELS {
-        let enorm = 2.0 / (mel_f[m + 2] - mel_f[m]);
-        for (k, &f) in fft_freqs.iter().enumerate() {
-            let lower = (f - mel_f[m]) / (mel_f[m + 1] - mel_f[m]);
-            let upper = (mel_f[m + 2] - f) / (mel_f[m + 2] - mel_f[m + 1]);
-            weights[m * bins + k] = (lower.min(upper).max(0.0) * enorm) as f32;
-        }
-    }
-    weights
+/// The encoder's mel spectrogram, frame-major: `frames × 40`.
+#[cfg(test)]
+pub(crate) fn mel_spectrogram(y: &[f32]) -> Vec<f32> {
+    ge2e::MelSpectrogram::new().frames(y).into_flattened()
 }
 
 #[cfg(test)]
