@@ -24,7 +24,7 @@ pub enum SttError {
 /// What to transcribe and how.
 #[derive(Debug, Clone, Default)]
 pub struct SttOptions {
-    /// A language code (`en`, `de`, …); `None` = the model's own (English for `.en` models).
+    /// A language code (`en`, `de`, …); `None`: English for `.en` models, detected for the others.
     pub language: Option<String>,
     /// CPU threads (default: all cores, at most 8).
     pub threads: Option<usize>,
@@ -99,7 +99,14 @@ impl Transcriber {
         let threads =
             options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
         params.set_n_threads(threads as i32);
-        params.set_language(options.language.as_deref());
+        // No language means detection, which costs an extra full-window encode; an English-only
+        // model needs none (it was ≈ 0.75 s of every short utterance).
+        let language = match options.language.as_deref() {
+            Some(language) => Some(language),
+            None if !self.context.is_multilingual() => Some("en"),
+            None => None,
+        };
+        params.set_language(language);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);
