@@ -19,6 +19,9 @@ run: deps build
 
 test: deps
 	node contracts/compile.js --check
+	npm --prefix ui run check
+	npm --prefix ui test
+	npm --prefix ui run build
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test --workspace --locked

@@ -6,7 +6,10 @@ set -euo pipefail
 
 # cmake builds whisper.cpp (speech to text); espeak-ng gives the voice its phonemes; libasound2-dev is
 # ALSA for the sound devices (cpal).
-packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng libasound2-dev)
+# The desktop app (Tauri 2): WebKitGTK and friends; Xvfb and WebKitWebDriver run its end-to-end tests.
+packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng libasound2-dev
+    libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
+    libjavascriptcoregtk-4.1-dev patchelf xvfb xauth webkit2gtk-driver)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -43,6 +46,18 @@ if ! cmp -s "$here/contracts/package-lock.json" "$here/contracts/node_modules/.f
     echo "Installing the contract toolchain (solc-js, OpenZeppelin, anvil) from npm"
     npm ci --prefix "$here/contracts" --no-audit --no-fund --loglevel=error
     cp "$here/contracts/package-lock.json" "$here/contracts/node_modules/.familiar-lock"
+fi
+
+# The desktop front end (Vite 8) needs Node.js 20.19 or newer.
+node_have=$(node --version | tr -d v)
+if [ "$(printf '%s\n%s\n' "20.19.0" "$node_have" | sort -V | head -n1)" != "20.19.0" ]; then
+    echo "Node.js $node_have is older than 20.19, which the desktop front end needs: install a newer Node.js (e.g. from nodejs.org or NodeSource)." >&2
+    exit 1
+fi
+if ! cmp -s "$here/ui/package-lock.json" "$here/ui/node_modules/.familiar-lock" 2>/dev/null; then
+    echo "Installing the desktop front end's packages from npm"
+    npm ci --prefix "$here/ui" --no-audit --no-fund --loglevel=error
+    cp "$here/ui/package-lock.json" "$here/ui/node_modules/.familiar-lock"
 fi
 
 need="1.94"

@@ -21,6 +21,7 @@ use crate::store::{AgentSummary, Store, StoreError, VersionInfo};
 use crate::{paths, samples};
 
 pub mod chain;
+pub mod editor;
 mod knowledge;
 pub mod talk;
 pub mod voice;
@@ -136,6 +137,7 @@ pub enum Error {
 /// Stable error codes a front end may branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ErrorCode {
     /// The input file or request is malformed or hostile.
     InvalidInput,
@@ -309,6 +311,7 @@ impl Studio {
 
 /// An agent's id and name: what an import returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AgentRef {
     /// The agent's id.
     pub id: String,
@@ -318,6 +321,7 @@ pub struct AgentRef {
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportReport {
     /// The new agent's id.
     pub id: String,
@@ -900,6 +904,7 @@ pub async fn list_conversations(studio: &Studio, agent_query: Option<&str>) -> R
 
 /// What one reply did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ReplyReport {
     /// The stored reply.
     pub message: ChatMessage,

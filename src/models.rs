@@ -57,6 +57,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 
 /// An installed model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InstalledModel {
     pub id: String,
     pub file: String,
@@ -112,6 +113,7 @@ pub fn model_id(file_name: &str) -> String {
 
 /// Progress of a long job, for progress bars.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
     pub done: u64,
     pub total: Option<u64>,
@@ -509,6 +511,7 @@ pub const SPEECH_REPO: &str = "ggerganov/whisper.cpp";
 
 /// A speech-to-text model users can pull.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SpeechCatalogEntry {
     /// What `familiar models pull` takes, e.g. `whisper-base.en`.
     pub id: &'static str,
@@ -810,6 +813,7 @@ fn download_once(
 
 /// A model we recommend, with what a user needs to choose it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CatalogEntry {
     pub name: &'static str,
     pub repo: &'static str,
@@ -949,6 +953,7 @@ pub const CATALOG: &[CatalogEntry] = &[
 
 /// A recommended sentence-embedding model for knowledge bases.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EmbeddingCatalogEntry {
     pub name: &'static str,
     pub repo: &'static str,

@@ -13,6 +13,7 @@ use sqlx::{Row, SqlitePool};
 
 /// A bundled voice preset (`voices/`): a voice without a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoicePreset {
     pub id: String,
     pub name: String,
@@ -218,6 +219,7 @@ pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
 
 /// How a consent read-out held against its sentence and the reference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConsentCheck {
     pub transcript: String,
     pub word_error_rate: f64,
@@ -300,6 +302,7 @@ pub struct Draft {
 
 /// The stages of one spoken turn, stored beside its reply.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceTurn {
     pub message_id: String,
     pub conversation_id: String,

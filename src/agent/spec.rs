@@ -206,6 +206,7 @@ pub struct VoiceRef {
 /// type `voice` named `reference`), its speaker fingerprint, the checks it
 /// passed, and the creator's recorded consent (the asset named `consent`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceProfile {
     /// Seconds of reference audio.
     pub seconds: f64,
@@ -222,6 +223,7 @@ pub struct VoiceProfile {
 
 /// A speaker fingerprint and the model that computed it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceFingerprint {
     pub model: String,
     pub vector: Vec<f32>,
@@ -229,6 +231,7 @@ pub struct VoiceFingerprint {
 
 /// The creator's consent: the sentence shown, what was heard, and how it matched.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceConsent {
     pub sentence: String,
     pub transcript: String,

@@ -37,6 +37,7 @@ const DEV_FUNDS_ETH: u64 = 100;
 
 /// Which chain the studio uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NetworkSettings {
     /// `local` (the studio's own anvil node) or `custom`.
     pub kind: String,
@@ -60,6 +61,7 @@ impl NetworkSettings {
 
 /// Where the chain stands.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChainStatus {
     /// The network settings.
     pub network: NetworkSettings,
@@ -91,14 +93,18 @@ pub struct WalletAuth<'a> {
 
 /// What a transaction will do and cost, shown before it is sent.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TxPlan {
     /// What it does, in words.
     pub action: String,
     /// The sender.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub from: Address,
     /// The value sent, in wei.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub value_wei: U256,
     /// The creator's royalty within that value, for a purchase.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub royalty_wei: Option<U256>,
     /// The gas and the most it can cost.
     pub fee: FeeEstimate,
@@ -109,10 +115,13 @@ pub type Approve<'a> = &'a (dyn Fn(&TxPlan) -> bool + Send + Sync);
 
 /// A wallet's balance.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WalletBalance {
     /// The address.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub address: Address,
     /// The balance in wei.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub wei: U256,
     /// The balance in ether, as a decimal.
     pub ether: String,
@@ -135,6 +144,7 @@ pub struct MintOptions<'a> {
 
 /// The outcome of a mint.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MintReport {
     /// The token id, which is the package's sha256 (0x-hex).
     pub token: String,
@@ -143,6 +153,7 @@ pub struct MintReport {
     /// `minted` now, or `already minted` earlier (nothing was sent).
     pub status: &'static str,
     /// The creator.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub creator: Address,
     /// The mint transaction.
     pub tx_hash: Option<String>,
@@ -156,6 +167,7 @@ pub struct MintReport {
 
 /// The outcome of a listing, cancellation or purchase.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TradeReport {
     /// The token.
     pub token: String,
@@ -164,8 +176,10 @@ pub struct TradeReport {
     /// Its block.
     pub block_number: u64,
     /// The price, in wei.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub price_wei: Option<U256>,
     /// The creator's royalty in that price, in wei.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub royalty_wei: Option<U256>,
     /// The fee estimate shown before sending.
     pub fee: FeeEstimate,
@@ -175,6 +189,7 @@ pub struct TradeReport {
 
 /// A minted agent as the marketplace shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MarketToken {
     /// The token id (the package's sha256, 0x-hex).
     pub token: String,
@@ -187,12 +202,15 @@ pub struct MarketToken {
     /// ERC-7662 agent data.
     pub model: String,
     /// The creator, who receives the royalty.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub creator: Address,
     /// The current owner.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub owner: Address,
     /// The creator's royalty, in basis points.
     pub royalty_bps: u16,
     /// The asking price in wei, when listed.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub price_wei: Option<U256>,
     /// The mint's block.
     pub minted_block: u64,
@@ -200,6 +218,7 @@ pub struct MarketToken {
 
 /// What a market refresh read.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncReport {
     /// The first block read.
     pub from_block: u64,
@@ -213,6 +232,7 @@ pub struct SyncReport {
 
 /// Where an imported agent came from.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Provenance {
     /// The chain.
     pub chain_id: u64,

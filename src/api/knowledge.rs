@@ -230,6 +230,7 @@ pub async fn detach_knowledge(studio: &Studio, agent_query: &str, base: &str) ->
 
 /// A source a reply was given, as stored with the reply.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Citation {
     /// The number the prompt gave it (`[1]`).
     pub n: usize,

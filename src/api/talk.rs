@@ -26,8 +26,9 @@ use super::voice::{VoiceChoice, load_agent_voice, prosody_for, speech_model_path
 use super::{Error, Result, Studio, TurnOptions};
 
 /// How a turn is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum TalkMode {
     /// A turn starts when the user speaks and ends after a pause.
     #[default]
@@ -88,6 +89,7 @@ pub enum TalkControl {
 
 /// How long each stage of a live turn took, in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LiveStages {
     /// Seconds of the user's speech.
     pub speech_s: f64,
@@ -107,6 +109,7 @@ pub struct LiveStages {
 /// What happens during a live conversation, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum TalkEvent {
     /// Devices and models are ready.
     Ready {
@@ -158,6 +161,7 @@ pub enum TalkEvent {
 
 /// What a live conversation did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LiveSummary {
     /// The conversation.
     pub conversation_id: String,

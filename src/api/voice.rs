@@ -133,6 +133,7 @@ fn load_voice(studio: &Studio, threads: Option<usize>) -> Result<Piper> {
 
 /// A WAV file written by `say` or `record`.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WavReport {
     /// The WAV file.
     pub out: PathBuf,
@@ -160,6 +161,37 @@ pub async fn say(studio: &Studio, text: &str, prosody: Prosody, out: &Path) -> R
     .map_err(|e| Error::Invalid(e.to_string()))?
 }
 
+/// Speaks `text` in the agent's voice (cloned, preset, rate and pitch) on a
+/// speaker; returns the seconds spoken and which voice it was.
+pub async fn preview_voice(
+    studio: &Studio,
+    agent_query: &str,
+    text: &str,
+    device: Option<String>,
+) -> Result<(f64, VoiceChoice)> {
+    if text.trim().is_empty() {
+        return Err(Error::Invalid("there is nothing to say".into()));
+    }
+    let (_, agent) = super::agent(studio, agent_query).await?;
+    let (mut voice, choice) = load_agent_voice(studio, &agent, None)?;
+    let prosody = prosody_for(agent.spec());
+    let text = text.to_owned();
+    let seconds = tokio::task::spawn_blocking(move || -> Result<f64> {
+        use familiar_voice::devices::{Cpal, SoundDevices};
+        let mut samples = Vec::new();
+        voice.speak(&text, prosody, &mut |chunk| {
+            samples.extend_from_slice(chunk);
+            true
+        })?;
+        let audio = familiar_voice::Audio { samples, rate: voice.sample_rate() };
+        Cpal::default().play(device.as_deref(), &audio, &std::sync::atomic::AtomicBool::new(false))?;
+        Ok(audio.seconds())
+    })
+    .await
+    .map_err(|e| Error::Invalid(e.to_string()))??;
+    Ok((seconds, choice))
+}
+
 /// Plays an audio file on a speaker (the system's default when `device` is `None`).
 pub async fn play_file(path: &Path, device: Option<String>) -> Result<f64> {
     use familiar_voice::devices::{Cpal, SoundDevices};
@@ -175,6 +207,7 @@ pub async fn play_file(path: &Path, device: Option<String>) -> Result<f64> {
 
 /// How long each stage of a spoken turn took, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StageTimes {
     /// Speech to text of the question.
     pub stt_ms: u64,
@@ -190,6 +223,7 @@ pub struct StageTimes {
 
 /// A spoken turn done from files.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TalkReport {
     /// What the user said.
     pub transcript: String,
@@ -316,12 +350,14 @@ pub fn sound_devices() -> Result<Vec<familiar_voice::devices::DeviceInfo>> {
     Ok(Cpal::default().devices()?)
 }
 
-/// Records from a microphone into a WAV file; `level` gets each block's loudness (dBFS).
+/// Records from a microphone into a WAV file; `level` gets each block's
+/// loudness (dBFS); `stop` ends the recording early (what was heard is kept).
 pub async fn record(
     device: Option<String>,
     seconds: f64,
     out: &Path,
     mut level: impl FnMut(f32) + Send + 'static,
+    stop: familiar_infer::CancelToken,
 ) -> Result<WavReport> {
     use familiar_voice::devices::{Cpal, SoundDevices};
     if !(0.1..=600.0).contains(&seconds) {
@@ -331,7 +367,7 @@ pub async fn record(
     tokio::task::spawn_blocking(move || {
         let recording = Cpal::default().record(device.as_deref(), seconds, &mut |db| {
             level(db);
-            true
+            !stop.is_cancelled()
         })?;
         audio::write_wav(&out, &recording.audio)?;
         Ok(WavReport { seconds: recording.audio.seconds(), sample_rate: recording.audio.rate, out })
@@ -404,6 +440,7 @@ pub async fn speech_model_path(studio: &Studio) -> Result<PathBuf> {
 
 /// A reference recording that passed its checks and waits for consent.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceDraftReport {
     /// The agent the profile is for.
     pub agent: super::AgentRef,
@@ -486,6 +523,7 @@ fn voices(studio: &Studio) -> crate::voice::Voices<'_> {
 
 /// What reading the consent sentence did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceProfileReport {
     /// The agent the profile is for.
     pub agent: super::AgentRef,
@@ -560,6 +598,7 @@ pub async fn create_voice_profile(studio: &Studio, agent_query: &str, consent: &
 
 /// An agent's voice as the studio sees it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceProfileInfo {
     /// The agent.
     pub agent: super::AgentRef,
@@ -599,6 +638,7 @@ pub async fn remove_voice_profile(studio: &Studio, agent_query: &str) -> Result<
 
 /// Which voice speaks for an agent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VoiceChoice {
     /// `default` (the bundled Piper voice) or `cloned` (the agent's profile).
     pub engine: &'static str,

@@ -28,6 +28,7 @@ pub enum ChatError {
 
 /// A conversation's summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Conversation {
     pub id: String,
     pub agent_id: String,
@@ -40,6 +41,7 @@ pub struct Conversation {
 
 /// One stored message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChatMessage {
     pub id: String,
     pub parent_id: Option<String>,

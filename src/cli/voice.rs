@@ -366,12 +366,18 @@ async fn record_with_meter(
     out: &std::path::Path,
 ) -> api::Result<api::voice::WavReport> {
     let meter = std::io::stderr().is_terminal() && !j;
-    let report = api::voice::record(device, seconds, out, move |db| {
-        if meter {
-            let bars = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 30.0) as usize;
-            eprint!("\r{:<30} {:>6.1} dBFS", "#".repeat(bars), db);
-        }
-    })
+    let report = api::voice::record(
+        device,
+        seconds,
+        out,
+        move |db| {
+            if meter {
+                let bars = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 30.0) as usize;
+                eprint!("\r{:<30} {:>6.1} dBFS", "#".repeat(bars), db);
+            }
+        },
+        Default::default(),
+    )
     .await?;
     if meter {
         eprintln!();

@@ -21,6 +21,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 /// The formats a knowledge base reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum DocKind {
     Text,
     Markdown,

@@ -19,6 +19,7 @@ const EMBED_BATCH: usize = 64;
 
 /// Where an ingest stands, for progress bars.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IngestProgress {
     pub files_done: usize,
     pub files_total: usize,
@@ -31,6 +32,7 @@ pub struct IngestProgress {
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FileOutcome {
     pub path: String,
     /// `added`, `updated`, `unchanged` or `failed`.
@@ -42,6 +44,7 @@ pub struct FileOutcome {
 
 /// What an ingest did.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IngestReport {
     pub base: String,
     pub files: Vec<FileOutcome>,

@@ -45,6 +45,7 @@ pub enum KnowledgeError {
 
 /// A knowledge base's summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct KnowledgeBase {
     pub id: i64,
     pub name: String,
@@ -62,6 +63,7 @@ pub struct KnowledgeBase {
 
 /// A stored document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Document {
     pub id: i64,
     pub path: String,
@@ -76,6 +78,7 @@ pub struct Document {
 
 /// A chunk as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Chunk {
     pub id: i64,
     pub kb_id: i64,

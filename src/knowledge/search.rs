@@ -52,6 +52,7 @@ impl Default for SearchOptions {
 
 /// Why a chunk was returned.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Scores {
     /// BM25 score (higher is better) and 1-based rank among keyword hits.
     pub bm25: Option<f32>,
@@ -65,6 +66,7 @@ pub struct Scores {
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Hit {
     pub base: String,
     pub document: String,

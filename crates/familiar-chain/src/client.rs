@@ -70,11 +70,13 @@ impl ChainError {
 
 /// The gas a transaction will take and what it can cost at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FeeEstimate {
     pub gas_limit: u64,
     pub max_fee_per_gas: u128,
     pub max_priority_fee_per_gas: u128,
     /// gas_limit × max_fee_per_gas: the most it can cost, in wei.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub max_fee_wei: U256,
 }
 

@@ -50,6 +50,7 @@ pub fn anvil_binary() -> Result<PathBuf, NodeError> {
 
 /// A running local node, as recorded in `<dir>/node.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LocalNode {
     pub pid: u32,
     pub port: u16,

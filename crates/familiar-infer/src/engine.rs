@@ -71,6 +71,7 @@ pub struct GenerateRequest {
 /// Why a generation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum StopReason {
     /// The model ended its turn.
     EndOfTurn,

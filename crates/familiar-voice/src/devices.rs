@@ -34,6 +34,7 @@ pub enum DeviceError {
 
 /// A device as listed for the user.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DeviceInfo {
     /// What `--device` takes (e.g. ALSA's `null`, `default`, `hw:CARD=…`).
     pub id: String,

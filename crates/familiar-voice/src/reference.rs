@@ -36,6 +36,7 @@ pub enum ReferenceError {
 
 /// One check of a reference recording.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Check {
     /// `length`, `speech`, `level`, `clipping`, `noise` or `one_speaker`.
     pub name: &'static str,
@@ -50,6 +51,7 @@ pub struct Check {
 
 /// Everything measured on a reference recording.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ReferenceReport {
     pub seconds: f64,
     pub speech_seconds: f64,

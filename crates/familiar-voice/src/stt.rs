@@ -32,6 +32,7 @@ pub struct SttOptions {
 
 /// A piece of the transcript with its time span.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Segment {
     pub start_s: f64,
     pub end_s: f64,
@@ -40,6 +41,7 @@ pub struct Segment {
 
 /// A transcript.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Transcript {
     pub text: String,
     pub segments: Vec<Segment>,

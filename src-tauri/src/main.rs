@@ -1,0 +1,7 @@
+//! The desktop studio's entry point.
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    familiar_desktop::run();
+}
