@@ -6,16 +6,20 @@ SHELL := /bin/bash
 # Keep the cargo target folder outside the clone when we can, so repeated runs are incremental.
 export CARGO_TARGET_DIR ?= $(shell if [ -w /var/cache ] || [ -w /var/cache/familiar ]; then echo /var/cache/familiar/target; else echo $(HOME)/.cache/familiar/target; fi)
 FAMILIAR := $(CARGO_TARGET_DIR)/debug/familiar
+STUDIO := $(CARGO_TARGET_DIR)/debug/familiar-studio
 
 BENCH_VENV ?= $(dir $(CARGO_TARGET_DIR))bench-venv
 MODEL_CACHE ?= $(shell scripts/fetch-models.sh 2>/dev/null || echo /var/cache/familiar/models)
 
 .PHONY: run test deps build bench
 
-# Sets up the data folder (sample agents, the bundled model), then opens a chat with Lena.
+# Sets up the data folder (sample agents, the bundled models, the sample knowledge base), then opens the
+# desktop studio; without a display (a terminal over SSH), a chat with Lena in the terminal instead.
 run: deps build
 	$(FAMILIAR) setup
-	$(FAMILIAR) chat lena
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(STUDIO); else \
+		echo "No display: the desktop studio needs one. Chatting with Lena in the terminal instead (Ctrl-D ends)."; \
+		$(FAMILIAR) chat lena; fi
 
 test: deps
 	node contracts/compile.js --check
@@ -32,7 +36,8 @@ deps:
 	@scripts/test-venv.sh >/dev/null
 
 build:
-	cargo build --locked
+	npm --prefix ui run build
+	cargo build --locked --workspace --bins
 
 # Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
 # with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, text to speech against
