@@ -207,9 +207,9 @@ def main():
 
     lines += [
         "",
-        "Text to speech, same script: Familiar's Piper (ONNX Runtime %s's library from PyPI through `ort`, phonemes from the"
+        "Text to speech, same script: Familiar's Piper (ONNX Runtime %s's library from PyPI through `ort`, phonemes from a"
         % "1.32.0",
-        "`espeak-ng` program) against piper-tts %s on the same voice (en_US-joe-medium), %d threads, sentence by sentence;"
+        "long-lived `espeak-ng` process) against piper-tts %s on the same voice (en_US-joe-medium), %d threads, sentence by sentence;"
         % (getattr(piper, "__version__", "1.3.0"), threads),
         "first audio = when the first sentence's samples are ready. Ratio = the peer's time / ours.",
         "",
@@ -222,10 +222,9 @@ def main():
                      % (len(text.split()), a1, t1 / a1, t2 / a2, (t2 / a2) / (t1 / a1), f1 * 1000, f2 * 1000, f2 / f1))
     lines += [
         "",
-        "Goal (issue 5): at least 1.0× piper-tts. Not met yet: both run the same ONNX graph on the same runtime; piper-tts",
-        "phonemizes in-process with its own espeak-ng library, where we start the `espeak-ng` program once per sentence",
-        "(≈ 10 ms, which is most of the first-audio gap). Linking espeak-ng would close it but brings its GPL into the",
-        "binary; a long-lived espeak-ng process is the next step.",
+        "Goal (issue 5): at least 1.0× piper-tts. Both run the same ONNX graph on the same runtime; piper-tts phonemizes",
+        "in-process with its own espeak-ng library, we ask one long-lived `espeak-ng` process a line at a time (linking",
+        "the library would bring its GPL into the binary); starting the program once per sentence cost ≈ 10 ms a sentence.",
     ]
     question = os.path.join(tmp, "question.wav")
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", question, QUESTION], check=True)
