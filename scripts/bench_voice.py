@@ -59,15 +59,16 @@ def clip(tmp, name, seconds):
             return path
 
 
-def ours(files):
+def ours(files, mode):
     exe = os.path.join(target, "debug", "examples", "stt_bench")
-    out = subprocess.run([exe, ggml, str(threads), str(RUNS + 1)] + files, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([exe, ggml, str(threads), str(RUNS + 1), mode] + files, check=True, capture_output=True,
+                         text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     # The first run of each file warms caches; the median of the rest counts.
     return {r["file"]: (statistics.median(r["seconds"][1:]), r["text"]) for r in rows}
 
 
-def theirs(files, compute_type):
+def theirs(files, compute_type, mode):
     from faster_whisper import WhisperModel
 
     model = WhisperModel(ct2_dir, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=1)
@@ -77,7 +78,7 @@ def theirs(files, compute_type):
         for _ in range(RUNS + 1):
             start = time.perf_counter()
             segments, _ = model.transcribe(f, language="en", beam_size=1, best_of=1, vad_filter=False,
-                                           condition_on_previous_text=False, without_timestamps=False)
+                                           condition_on_previous_text=False, without_timestamps=mode == "text")
             text = " ".join(s.text.strip() for s in segments)
             times.append(time.perf_counter() - start)
         out[f] = (statistics.median(times[1:]), text)
@@ -174,9 +175,11 @@ def main():
 
     tmp = tempfile.mkdtemp()
     files = [clip(tmp, "3s.wav", 3), clip(tmp, "11s.wav", 11), clip(tmp, "60s.wav", 60)]
-    us = ours(files)
-    fw_int8 = theirs(files, "int8")
-    fw_f32 = theirs(files, "float32")
+    runs = {}
+    for mode in ("timestamps", "text"):
+        runs[mode] = (ours(files, mode), theirs(files, "int8", mode), theirs(files, "float32", mode))
+    us = runs["timestamps"][0]
+    fw_int8 = runs["timestamps"][1]
     lines = [
         "## Voice",
         "",
@@ -188,14 +191,17 @@ def main():
         "%d threads, greedy, English, no VAD; each side reads and resamples the same espeak-ng WAV; median of %d runs after a"
         % (threads, RUNS),
         "warm-up. RTF = seconds per second of audio (lower is faster); ratio = the peer's time / ours (above 1: we are faster).",
+        "Two modes, the same on both sides: with segment timestamps (`voice transcribe --timestamps`; faster-whisper",
+        "`without_timestamps=False`), and text only (what the live loop and spoken turns use; `without_timestamps=True`).",
         "",
-        "| clip | Familiar RTF | faster-whisper int8 RTF | faster-whisper fp32 RTF | ratio vs int8 | ratio vs fp32 |",
-        "|---|---|---|---|---|---|",
+        "| clip | mode | Familiar RTF | faster-whisper int8 RTF | faster-whisper fp32 RTF | ratio vs int8 | ratio vs fp32 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for f in files:
         d = duration(f)
-        (a, _), (b, _), (c, _) = us[f], fw_int8[f], fw_f32[f]
-        lines.append("| %.1f s | %.3f | %.3f | %.3f | %.2f× | %.2f× |" % (d, a / d, b / d, c / d, b / a, c / a))
+        for mode in ("timestamps", "text"):
+            (a, _), (b, _), (c, _) = (r[f] for r in runs[mode])
+            lines.append("| %.1f s | %s | %.3f | %.3f | %.3f | %.2f× | %.2f× |" % (d, mode, a / d, b / d, c / d, b / a, c / a))
     lines += [
         "",
         "Goal (issue 5): at least 1.0× both. Short clips gain most (each piece encodes only the audio context it needs,",

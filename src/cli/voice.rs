@@ -25,7 +25,7 @@ pub enum VoiceCommand {
         /// The spoken language (e.g. en); default: the model's
         #[arg(long)]
         language: Option<String>,
-        /// Print each segment with its start and end time
+        /// Segments with their start and end times (slower: without, each piece of up to 30 s is one segment)
         #[arg(long)]
         timestamps: bool,
     },
@@ -159,7 +159,7 @@ pub async fn voice_command(j: bool, threads: Option<usize>, command: VoiceComman
     match command {
         VoiceCommand::Transcribe { file, language, timestamps } => {
             let studio = Studio::open_default().await?;
-            let options = familiar_voice::SttOptions { language, threads };
+            let options = familiar_voice::SttOptions { language, threads, timestamps };
             let transcript = api::voice::transcribe_file(&studio, &file, options).await?;
             if j {
                 print_json(&transcript);

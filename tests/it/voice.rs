@@ -68,6 +68,14 @@ fn speech_from_espeak_is_transcribed_within_a_word_error_bound() {
     let long = speak(home.path(), "long.wav", &long_text);
     let text = support::ok(home.path(), &["voice", "transcribe", long.to_str().unwrap()]);
     assert!(wer(&long_text, &text) <= 0.3, "{text:?}");
+    // With timestamps, segments follow the sentences, in order, within the audio.
+    let timed = support::json(home.path(), &["voice", "transcribe", long.to_str().unwrap(), "--timestamps", "--json"]);
+    let segments = timed["segments"].as_array().unwrap();
+    assert!(segments.len() >= 4, "{timed}");
+    let times: Vec<(f64, f64)> =
+        segments.iter().map(|s| (s["start_s"].as_f64().unwrap(), s["end_s"].as_f64().unwrap())).collect();
+    assert!(times.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 + 0.01), "{times:?}");
+    assert!(wer(&long_text, timed["text"].as_str().unwrap()) <= 0.3, "{timed}");
 }
 
 #[test]

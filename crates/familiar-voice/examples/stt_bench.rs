@@ -2,19 +2,20 @@
 //! then decodes, resamples and transcribes each audio file `runs` times.
 //! Prints one JSON line per file: {"file", "audio_s", "seconds": [...], "text"}.
 //!
-//! Usage: stt_bench <model.bin> <threads> <runs> <audio files…>
+//! Usage: stt_bench <model.bin> <threads> <runs> <text|timestamps> <audio files…>
 
 use familiar_voice::{SttOptions, Transcriber, audio, stt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() < 5 {
-        return Err("usage: stt_bench <model.bin> <threads> <runs> <audio files…>".into());
+    if args.len() < 6 {
+        return Err("usage: stt_bench <model.bin> <threads> <runs> <text|timestamps> <audio files…>".into());
     }
     let transcriber = Transcriber::load(std::path::Path::new(&args[1]))?;
-    let options = SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?) };
+    let timestamps = args[4] == "timestamps";
+    let options = SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?), timestamps };
     let runs: usize = args[3].parse()?;
-    for file in &args[4..] {
+    for file in &args[5..] {
         let mut seconds = Vec::new();
         let mut text = String::new();
         let mut audio_s = 0.0;
