@@ -990,6 +990,15 @@ pub async fn branch_from(studio: &Studio, conversation_id: &str, message_id: &st
     Ok(store.checkout(&conversation.id, Some(message_id), studio.now()).await?)
 }
 
+/// Shows another version of a message (a regenerated reply, an edit) with
+/// the conversation as it last went on from that version.
+pub async fn switch_version(studio: &Studio, conversation_id: &str, message_id: &str) -> Result<()> {
+    let store = conversations(studio);
+    let conversation = store.get(conversation_id).await?;
+    let latest = store.latest_below(&conversation.id, message_id).await?;
+    Ok(store.checkout(&conversation.id, Some(&latest), studio.now()).await?)
+}
+
 /// Hides a message and what follows it in its branch.
 pub async fn delete_message(studio: &Studio, conversation_id: &str, message_id: &str) -> Result<()> {
     let store = conversations(studio);

@@ -45,6 +45,7 @@ macro_rules! builder_for {
                 chat::regenerate,
                 chat::edit_message,
                 chat::branch_from,
+                chat::switch_version,
                 chat::delete_message,
                 chat::message_versions,
                 chat::cancel_job,

@@ -252,10 +252,24 @@ pub struct Citation {
     pub chunk_id: i64,
     /// The chunk's 0-based position in its document.
     pub ord: i64,
+    /// The start of the passage (up to 400 characters), to show with the source.
+    pub excerpt: String,
     /// The fused score, and the BM25 and vector scores behind it.
     pub scores: knowledge::Scores,
     /// The reply refers to it by its number.
     pub cited: bool,
+}
+
+/// The start of a passage, cut at a word, for showing beside its source.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 400;
+    let text = text.trim();
+    if text.chars().count() <= MAX {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    let at_word = cut.rfind(char::is_whitespace).filter(|&i| i > MAX / 2).unwrap_or(cut.len());
+    format!("{}…", cut[..at_word].trim_end())
 }
 
 /// Chunks retrieved for a turn, at most this many.
@@ -316,6 +330,7 @@ pub(super) async fn references_for_turn(
                 section: hit.chunk.section.clone(),
                 chunk_id: hit.chunk.id,
                 ord: hit.chunk.ord,
+                excerpt: excerpt(&hit.chunk.text),
                 scores: hit.scores,
                 cited: false,
             };

@@ -257,6 +257,26 @@ impl Conversations<'_> {
         Ok(())
     }
 
+    /// The most recent message at or below `message_id`: where the
+    /// conversation last went on from it.
+    pub async fn latest_below(&self, conversation_id: &str, message_id: &str) -> Result<String, ChatError> {
+        self.message(conversation_id, message_id).await?;
+        let id: String = sqlx::query_scalar(
+            "WITH RECURSIVE sub(id) AS (
+                 SELECT ?
+                 UNION ALL
+                 SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id WHERE m.deleted_at IS NULL
+             )
+             SELECT m.id FROM messages m JOIN sub ON m.id = sub.id
+             WHERE m.conversation_id = ? ORDER BY m.created_at DESC, m.rowid DESC LIMIT 1",
+        )
+        .bind(message_id)
+        .bind(conversation_id)
+        .fetch_one(self.pool)
+        .await?;
+        Ok(id)
+    }
+
     /// Hides a message and everything after it in its branch; the head moves
     /// to its parent when it was in that branch.
     pub async fn delete(&self, conversation: &Conversation, message_id: &str, now: i64) -> Result<(), ChatError> {

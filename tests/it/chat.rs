@@ -107,6 +107,17 @@ async fn regenerate_edit_branch_and_delete_keep_every_version() {
     assert_eq!(thread.last().unwrap().id, first.message.id);
     assert_eq!(thread[1].content, "How do I export my notes?");
 
+    // Going on from the first reply, then switching versions, brings back where each went on.
+    let follow_up =
+        api::send_message(&studio, &c.id, "And to PDF?", &options(3), quiet(), Default::default()).await.unwrap();
+    api::switch_version(&studio, &c.id, &second.message.id).await.unwrap();
+    let (_, thread) = api::conversation(&studio, &c.id).await.unwrap();
+    assert_eq!(thread.last().unwrap().id, second.message.id, "the second reply had no continuation");
+    api::switch_version(&studio, &c.id, &first.message.id).await.unwrap();
+    let (_, thread) = api::conversation(&studio, &c.id).await.unwrap();
+    assert_eq!(thread.last().unwrap().id, follow_up.message.id, "the first reply's continuation is back");
+    api::branch_from(&studio, &c.id, &first.message.id).await.unwrap();
+
     // Delete the question: its replies go with it, the head moves back to the greeting.
     api::delete_message(&studio, &c.id, &question.id).await.unwrap();
     let (conversation, thread) = api::conversation(&studio, &c.id).await.unwrap();

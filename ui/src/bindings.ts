@@ -42,6 +42,11 @@ export const commands = {
 	editMessage: (conversationId: string, messageId: string, text: string) => typedError<ChatMessage, IpcError>(__TAURI_INVOKE("edit_message", { conversationId, messageId, text })),
 	/**  Continues the conversation from an earlier message (a new branch). */
 	branchFrom: (conversationId: string, messageId: string) => typedError<null, IpcError>(__TAURI_INVOKE("branch_from", { conversationId, messageId })),
+	/**
+	 *  Shows another version of a message, with the conversation as it last
+	 *  went on from that version (the "swipes" of a reply).
+	 */
+	switchVersion: (conversationId: string, messageId: string) => typedError<null, IpcError>(__TAURI_INVOKE("switch_version", { conversationId, messageId })),
 	/**  Hides a message and what follows it in its branch. */
 	deleteMessage: (conversationId: string, messageId: string) => typedError<null, IpcError>(__TAURI_INVOKE("delete_message", { conversationId, messageId })),
 	/**  Every version of a message (regenerated replies, edits), oldest first. */
@@ -370,6 +375,8 @@ export type Citation = {
 	chunk_id: number,
 	/**  The chunk's 0-based position in its document. */
 	ord: number,
+	/**  The start of the passage (up to 400 characters), to show with the source. */
+	excerpt: string,
 	/**  The fused score, and the BM25 and vector scores behind it. */
 	scores: Scores,
 	/**  The reply refers to it by its number. */

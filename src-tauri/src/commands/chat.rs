@@ -106,6 +106,14 @@ pub async fn branch_from(state: State<'_, AppState>, conversation_id: String, me
     Ok(api::branch_from(&state.studio, &conversation_id, &message_id).await?)
 }
 
+/// Shows another version of a message, with the conversation as it last
+/// went on from that version (the "swipes" of a reply).
+#[tauri::command(async)]
+#[specta::specta]
+pub async fn switch_version(state: State<'_, AppState>, conversation_id: String, message_id: String) -> IpcResult<()> {
+    Ok(api::switch_version(&state.studio, &conversation_id, &message_id).await?)
+}
+
 /// Hides a message and what follows it in its branch.
 #[tauri::command(async)]
 #[specta::specta]
