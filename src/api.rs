@@ -114,12 +114,17 @@ pub enum Error {
     /// A voice model is missing or could not be converted.
     #[error("{0}")]
     Voice(String),
-    /// A recording cannot become a voice profile; each line says what to fix.
-    #[error("this recording cannot become a voice profile: {}", .0.join("; "))]
-    VoiceCheck(Vec<String>),
+    /// A recording cannot become a voice profile: what was measured, and what to fix.
+    #[error("this recording cannot become a voice profile: {}", .problems.join("; "))]
+    VoiceCheck {
+        /// Every check, as measured.
+        report: Box<familiar_voice::reference::ReferenceReport>,
+        /// What to fix, one line per failed check.
+        problems: Vec<String>,
+    },
     /// The consent read-out did not match the sentence or the reference voice.
-    #[error("consent not accepted: {}", .0.join("; "))]
-    ConsentRefused(Vec<String>),
+    #[error("consent not accepted: {}", .0.reasons.join("; "))]
+    ConsentRefused(Box<crate::voice::ConsentCheck>),
     /// The speaker-fingerprint model failed.
     #[error(transparent)]
     Speaker(#[from] familiar_voice::speaker::SpeakerError),
@@ -216,13 +221,25 @@ impl Error {
                 ErrorCode::NoModel
             }
             Error::Tts(_) => ErrorCode::ModelFailed,
-            Error::VoiceCheck(_) => ErrorCode::InvalidInput,
+            Error::VoiceCheck { .. } => ErrorCode::InvalidInput,
             Error::ConsentRefused(_) => ErrorCode::ConsentRefused,
             Error::Speaker(_) | Error::Reference(_) => ErrorCode::ModelFailed,
             Error::Clone(familiar_voice::clone::CloneError::NotInstalled { .. }) => ErrorCode::NoModel,
             Error::Clone(_) => ErrorCode::ModelFailed,
             Error::Device(familiar_voice::devices::DeviceError::Cancelled) => ErrorCode::Cancelled,
             Error::Device(_) => ErrorCode::NoDevice,
+        }
+    }
+}
+
+impl Error {
+    /// What a front end can show besides the message: the measured checks of a
+    /// refused recording, the result of a refused consent.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Error::VoiceCheck { report, .. } => serde_json::to_value(report).ok(),
+            Error::ConsentRefused(check) => serde_json::to_value(check).ok(),
+            _ => None,
         }
     }
 }

@@ -37,7 +37,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                let body = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
+                let mut error = serde_json::json!({ "code": e.code(), "message": e.to_string() });
+                if let Some(details) = e.details() {
+                    error["details"] = details;
+                }
+                let body = serde_json::json!({ "error": error });
                 eprintln!("{body}");
             } else {
                 eprintln!("error: {e}");

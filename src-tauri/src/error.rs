@@ -12,18 +12,24 @@ pub struct IpcError {
     pub code: ErrorCode,
     /// What went wrong and what to do, for people.
     pub message: String,
+    /// More for the UI to show, by code: the measured checks of a refused
+    /// voice recording (`invalid_input`), the result of a refused consent
+    /// (`consent_refused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl From<api::Error> for IpcError {
     fn from(e: api::Error) -> Self {
-        IpcError { code: e.code(), message: e.to_string() }
+        IpcError { code: e.code(), message: e.to_string(), details: e.details() }
     }
 }
 
 impl IpcError {
     /// A request the UI should not have made (a stale id, a closed job).
     pub fn invalid(message: impl Into<String>) -> IpcError {
-        IpcError { code: ErrorCode::InvalidInput, message: message.into() }
+        IpcError { code: ErrorCode::InvalidInput, message: message.into(), details: None }
     }
 }
 

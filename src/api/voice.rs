@@ -485,7 +485,7 @@ pub async fn import_voice_reference(
         if report.seconds > reference::MAX_SECONDS {
             problems.push("choose a part of it with --from and --to (seconds)".into());
         }
-        return Err(Error::VoiceCheck(problems));
+        return Err(Error::VoiceCheck { report: Box::new(report), problems });
     }
     let sentence = crate::voice::consent_sentence(agent.name(), uuid::Uuid::new_v4().as_u64_pair().0);
     let draft = crate::voice::Draft {
@@ -568,7 +568,7 @@ pub async fn create_voice_profile(studio: &Studio, agent_query: &str, consent: &
     .await
     .map_err(|e| Error::Invalid(e.to_string()))??;
     if !check.accepted {
-        return Err(Error::ConsentRefused(check.reasons.clone()));
+        return Err(Error::ConsentRefused(Box::new(check)));
     }
     let profile = agent::VoiceProfile {
         seconds: draft.report["seconds"].as_f64().unwrap_or_default(),
@@ -608,6 +608,12 @@ pub struct VoiceProfileInfo {
     pub draft: Option<serde_json::Value>,
     /// Which voice speaks for the agent now, and why.
     pub speaks_with: VoiceChoice,
+    /// The preset it speaks with when it has no profile (or no cloning model).
+    pub preset: String,
+    /// Its speaking rate (the preset's, or its own).
+    pub rate: f32,
+    /// Its pitch shift in semitones (the preset's, or its own).
+    pub pitch: f32,
 }
 
 /// The agent's voice profile, a draft waiting for consent, and which voice speaks for it.
@@ -621,6 +627,9 @@ pub async fn voice_profile(studio: &Studio, agent_query: &str) -> Result<VoicePr
         draft: draft
             .map(|d| serde_json::json!({ "sentence": d.sentence, "report": d.report, "created_at": d.created_at })),
         speaks_with: choose_voice(studio, agent.spec()),
+        preset: preset_for(agent.spec()).id,
+        rate: prosody_for(agent.spec()).rate,
+        pitch: prosody_for(agent.spec()).pitch,
     })
 }
 

@@ -76,6 +76,8 @@ fn a_voice_profile_is_created_from_a_minute_of_speech_and_a_consent_read_out() {
         support::familiar(dir, &["voice", "profile", "orbit", "--consent", other_words.to_str().unwrap(), "--json"]);
     let error: serde_json::Value = serde_json::from_slice(&json.stderr).unwrap();
     assert_eq!(error["error"]["code"], "consent_refused", "{error}");
+    assert_eq!(error["error"]["details"]["accepted"], false, "the whole consent check comes with it: {error}");
+    assert!(error["error"]["details"]["word_error_rate"].as_f64().unwrap() > 0.25, "{error}");
 
     // The creator reads it: the profile is created, with its consent.
     let read_out = piper(dir, "consent.wav", &sentence);
@@ -179,6 +181,12 @@ fn reference_recordings_that_fail_a_check_say_what_to_fix_and_leave_nothing() {
         assert!(err.contains(expected), "{}: {err}", file.display());
         no_draft(dir);
     }
+    // With --json, the refusal carries every check as measured.
+    let out = support::familiar(dir, &["voice", "import", "orbit", noisy.to_str().unwrap(), "--json"]);
+    let error: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    let checks = error["error"]["details"]["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["passed"] == false && c["fix"].is_string()), "{error}");
+
     // A part of the long one is fine; a part outside it is not.
     support::ok(dir, &["voice", "import", "orbit", long.to_str().unwrap(), "--from", "5", "--to", "50"]);
     let err = support::fails(dir, &["voice", "import", "orbit", long.to_str().unwrap(), "--from", "90"]);

@@ -21,6 +21,8 @@ export const commands = {
 	deleteAgent: (id: string) => typedError<AgentRef, IpcError>(__TAURI_INVOKE("delete_agent", { id })),
 	/**  Takes an agent out of the trash. */
 	undeleteAgent: (id: string) => typedError<AgentRef, IpcError>(__TAURI_INVOKE("undelete_agent", { id })),
+	/**  Removes an agent from the trash for good, with its history. */
+	purgeAgent: (id: string) => typedError<AgentRef, IpcError>(__TAURI_INVOKE("purge_agent", { id })),
 	/**  An agent's versions, newest first. */
 	agentHistory: (id: string) => typedError<Version[], IpcError>(__TAURI_INVOKE("agent_history", { id })),
 	/**  Makes an old version current again (saved as a new version). */
@@ -578,6 +580,12 @@ export type IpcError = {
 	code: ErrorCode,
 	/**  What went wrong and what to do, for people. */
 	message: string,
+	/**
+	 *  More for the UI to show, by code: the measured checks of a refused
+	 *  voice recording (`invalid_input`), the result of a refused consent
+	 *  (`consent_refused`).
+	 */
+	details?: Value | null,
 };
 
 /**  A knowledge base's summary. */
@@ -1129,6 +1137,12 @@ export type VoiceProfileInfo = {
 	draft: Value | null,
 	/**  Which voice speaks for the agent now, and why. */
 	speaks_with: VoiceChoice,
+	/**  The preset it speaks with when it has no profile (or no cloning model). */
+	preset: string,
+	/**  Its speaking rate (the preset's, or its own). */
+	rate: number | null,
+	/**  Its pitch shift in semitones (the preset's, or its own). */
+	pitch: number | null,
 };
 
 /**  What reading the consent sentence did. */

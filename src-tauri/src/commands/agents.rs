@@ -97,6 +97,23 @@ pub async fn delete_agent<R: tauri::Runtime>(
     Ok(agent)
 }
 
+/// Removes an agent from the trash for good, with its history.
+#[tauri::command(async)]
+#[specta::specta]
+pub async fn purge_agent<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> IpcResult<AgentRef> {
+    let summary = state.studio.store().summary(&id).await.map_err(api::Error::from)?;
+    if summary.deleted_at.is_none() {
+        return Err(IpcError::invalid(format!("{} is not in the trash: delete it first", summary.name)));
+    }
+    let agent = api::delete_agent(&state.studio, &id, true).await?;
+    emit(&app, AgentsChanged { id: agent.id.clone() });
+    Ok(agent)
+}
+
 /// Takes an agent out of the trash.
 #[tauri::command(async)]
 #[specta::specta]

@@ -16,6 +16,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::IpcResult;
+use crate::events::{AgentsChanged, emit};
 use crate::state::AppState;
 
 /// How long a plan waits for the user's answer before it counts as declined.
@@ -208,7 +209,8 @@ pub struct TokenImport {
 /// the download's progress streams to `channel`.
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn import_token(
+pub async fn import_token<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     token: String,
     channel: Channel<Fetched>,
@@ -217,6 +219,7 @@ pub async fn import_token(
         let _ = channel.send(Fetched { done: done as f64, total: total.map(|t| t as f64) });
     };
     let (agent, provenance) = chain_api::import_token(&state.studio, &token, None, progress).await?;
+    emit(&app, AgentsChanged { id: agent.id.clone() });
     Ok(TokenImport { agent, provenance })
 }
 

@@ -10,6 +10,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::IpcResult;
+use crate::events::{AgentsChanged, emit};
 use crate::state::AppState;
 
 /// Every knowledge base.
@@ -89,13 +90,27 @@ pub async fn search_knowledge(
 /// Lets an agent answer from a base (a new version of the agent).
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn attach_knowledge(state: State<'_, AppState>, agent: String, base: String) -> IpcResult<i64> {
-    Ok(api::attach_knowledge(&state.studio, &agent, &base).await?)
+pub async fn attach_knowledge<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    agent: String,
+    base: String,
+) -> IpcResult<i64> {
+    let version = api::attach_knowledge(&state.studio, &agent, &base).await?;
+    emit(&app, AgentsChanged { id: agent });
+    Ok(version)
 }
 
 /// Stops an agent answering from a base.
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn detach_knowledge(state: State<'_, AppState>, agent: String, base: String) -> IpcResult<i64> {
-    Ok(api::detach_knowledge(&state.studio, &agent, &base).await?)
+pub async fn detach_knowledge<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    agent: String,
+    base: String,
+) -> IpcResult<i64> {
+    let version = api::detach_knowledge(&state.studio, &agent, &base).await?;
+    emit(&app, AgentsChanged { id: agent });
+    Ok(version)
 }

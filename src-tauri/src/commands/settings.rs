@@ -8,6 +8,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::IpcResult;
+use crate::events::{AgentsChanged, ModelsChanged, emit};
 use crate::state::AppState;
 
 /// The data folder in use.
@@ -35,9 +36,14 @@ pub struct SetupReport {
 /// (its progress streams to `channel`). Running it again changes nothing.
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn setup_studio(state: State<'_, AppState>, channel: Channel<IngestProgress>) -> IpcResult<SetupReport> {
+pub async fn setup_studio<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    channel: Channel<IngestProgress>,
+) -> IpcResult<SetupReport> {
     let studio = &state.studio;
-    let agents = api::install_samples(studio).await?.into_iter().map(|r| r.name).collect();
+    let installed = api::install_samples(studio).await?;
+    let agents = installed.iter().map(|r| r.name.clone()).collect();
     let mut models = Vec::new();
     models.extend(api::install_bundled_model(studio).await?.map(|m| m.id));
     models.extend(api::install_bundled_embedding_model(studio).await?.map(|m| m.id));
@@ -50,5 +56,12 @@ pub async fn setup_studio(state: State<'_, AppState>, channel: Channel<IngestPro
         };
         api::install_sample_knowledge(studio, &progress).await?;
     }
-    Ok(SetupReport { agents, models, speech, voice, speaker })
+    let report = SetupReport { agents, models, speech, voice, speaker };
+    for agent in &installed {
+        emit(&app, AgentsChanged { id: agent.id.clone() });
+    }
+    for model in &report.models {
+        emit(&app, ModelsChanged { id: model.clone() });
+    }
+    Ok(report)
 }

@@ -17,6 +17,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::IpcResult;
+use crate::events::{AgentsChanged, emit};
 use crate::state::AppState;
 
 /// Microphones and speakers (empty without a sound card).
@@ -36,14 +37,17 @@ pub fn voice_presets() -> Vec<VoicePreset> {
 /// How an agent speaks without a profile: preset, rate and pitch (a new version).
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn set_agent_voice(
+pub async fn set_agent_voice<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     agent: String,
     preset: Option<String>,
     rate: Option<f32>,
     pitch: Option<f32>,
 ) -> IpcResult<i64> {
-    Ok(api::voice::set_agent_voice(&state.studio, &agent, preset.as_deref(), rate, pitch).await?)
+    let version = api::voice::set_agent_voice(&state.studio, &agent, preset.as_deref(), rate, pitch).await?;
+    emit(&app, AgentsChanged { id: agent });
+    Ok(version)
 }
 
 /// A microphone's loudness, about ten times a second.
@@ -98,12 +102,15 @@ pub async fn import_voice_reference(
 /// Creates the profile from the read-out of the consent sentence.
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn create_voice_profile(
+pub async fn create_voice_profile<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     agent: String,
     consent: PathBuf,
 ) -> IpcResult<VoiceProfileReport> {
-    Ok(api::voice::create_voice_profile(&state.studio, &agent, &consent).await?)
+    let report = api::voice::create_voice_profile(&state.studio, &agent, &consent).await?;
+    emit(&app, AgentsChanged { id: report.agent.id.clone() });
+    Ok(report)
 }
 
 /// An agent's voice profile, a draft waiting for consent, and which voice speaks.
@@ -116,8 +123,14 @@ pub async fn voice_profile(state: State<'_, AppState>, agent: String) -> IpcResu
 /// Removes an agent's voice profile (a new version).
 #[tauri::command(async)]
 #[specta::specta]
-pub async fn remove_voice_profile(state: State<'_, AppState>, agent: String) -> IpcResult<i64> {
-    Ok(api::voice::remove_voice_profile(&state.studio, &agent).await?)
+pub async fn remove_voice_profile<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    agent: String,
+) -> IpcResult<i64> {
+    let version = api::voice::remove_voice_profile(&state.studio, &agent).await?;
+    emit(&app, AgentsChanged { id: agent });
+    Ok(version)
 }
 
 /// What a preview played.

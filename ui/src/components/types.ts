@@ -23,6 +23,8 @@ export interface Amount {
   value: string;
   /** What it means (`paid to the creator, out of the price`). */
   note?: string;
+  /** A `data-testid` for the value (end-to-end tests read it). */
+  testid?: string;
 }
 
 /** A source a reply cites, for {@link CitationList}. */

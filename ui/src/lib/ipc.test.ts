@@ -34,6 +34,14 @@ describe('isTauri', () => {
 });
 
 describe('toAppError', () => {
+  it('keeps the structured details the core attaches, as data', () => {
+    const report = { checks: [{ name: 'noise', passed: false, fix: 'record in a quieter place' }] };
+    const error = toAppError({ code: 'invalid_input', message: 'cannot become a voice profile', details: report });
+    expect(error.code).toBe('invalid_input');
+    expect(error.data).toEqual(report);
+    expect(error.details).toBeUndefined();
+  });
+
   it('keeps the code, message and details of the shell error', () => {
     const e = toAppError({ code: 'wrong_passphrase', message: 'could not unlock the wallet', details: 'mac mismatch' });
     expect(e).toBeInstanceOf(AppError);

@@ -51,7 +51,8 @@ export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
 export interface IpcError {
   code: CoreErrorCode;
   message: string;
-  details?: string | null;
+  /** Structured data for some codes (a refused voice recording's checks, a refused consent's result). */
+  details?: unknown;
 }
 
 /**
@@ -69,13 +70,16 @@ export type AppErrorCode = CoreErrorCode | ClientErrorCode;
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly code: AppErrorCode;
-  /** More about the failure, when the core gave it. */
+  /** More about the failure in words, when there is more. */
   readonly details: string | undefined;
+  /** What the core attached for the UI to show (see `IpcError.details`). */
+  readonly data: unknown;
 
-  constructor(code: AppErrorCode, message: string, details?: string, options?: { cause?: unknown }) {
+  constructor(code: AppErrorCode, message: string, details?: string, options?: { cause?: unknown; data?: unknown }) {
     super(message, options);
     this.code = code;
     this.details = details;
+    this.data = options?.data;
   }
 }
 
@@ -115,7 +119,8 @@ export function coreUnavailable(): AppError {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isIpcError(error)) {
-    return new AppError(error.code, error.message, error.details ?? undefined, { cause: error });
+    const words = typeof error.details === 'string' ? error.details : undefined;
+    return new AppError(error.code, error.message, words, { cause: error, data: error.details ?? undefined });
   }
   if (typeof error === 'string') return new AppError('ipc', error, undefined, { cause: error });
   if (error instanceof Error) return new AppError('ipc', error.message, undefined, { cause: error });

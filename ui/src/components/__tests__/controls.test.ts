@@ -60,6 +60,8 @@ describe('TextField', () => {
     expect(input).toHaveValue('Lena');
     expect(oninput).toHaveBeenCalledTimes(4);
     expect(screen.getByText('(required)')).toBeInTheDocument();
+    // A space Svelte keeps (a plain leading one is trimmed): "Name (required)", not "Name(required)".
+    expect(screen.getByText('(required)').textContent).toBe('\u00a0(required)');
   });
 
   it('shows its error and is marked invalid', async () => {

@@ -197,4 +197,20 @@ describe('ConfirmDialog', () => {
     expect(oncancel).toHaveBeenCalledTimes(2);
     expect(onconfirm).not.toHaveBeenCalled();
   });
+
+  it('marks the values that have a test id, and only those, and its two buttons', () => {
+    render(ConfirmDialog, {
+      props: {
+        ...purchase,
+        amounts: [{ label: 'Price', value: '0.05 ETH', testid: 'amount-price' }, { label: 'Note', value: 'none' }],
+        total: { label: 'Total', value: 'up to 0.05042 ETH', testid: 'amount-total' },
+        onconfirm: vi.fn(),
+      },
+    });
+    expect(screen.getByTestId('amount-price')).toHaveTextContent(/^0\.05 ETH$/);
+    expect(screen.getByTestId('amount-total')).toHaveTextContent(/^up to 0\.05042 ETH$/);
+    expect(screen.getByRole('alertdialog').querySelectorAll('dl [data-testid]')).toHaveLength(2);
+    expect(screen.getByTestId('confirm-dialog-confirm')).toHaveAccessibleName('Buy for 0.05 ETH');
+    expect(screen.getByTestId('confirm-dialog-cancel')).toHaveAccessibleName('Cancel');
+  });
 });

@@ -140,4 +140,14 @@ describe('ErrorState', () => {
     expect(screen.getByRole('heading', { name: 'No chain' })).toBeInTheDocument();
     expect(screen.getByText('Start the local chain.')).toBeInTheDocument();
   });
+
+  it('has a compact form for dialogs and lists, with the same words and a small action', () => {
+    const onretry = vi.fn();
+    const { container } = render(ErrorState, {
+      props: { error: new AppError('download_interrupted', 'connection reset'), onretry, compact: true, headingLevel: 3 },
+    });
+    expect(container.querySelector('.state')).toHaveClass('compact');
+    expect(screen.getByRole('heading', { level: 3, name: 'The download stopped' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Resume the download' })).toHaveClass('sm');
+  });
 });
