@@ -254,14 +254,17 @@ pub fn apply_form(spec: &AgentSpec, form: AgentForm) -> Result<AgentSpec> {
         .into_iter()
         .map(|f| {
             let mut e = f.index.and_then(|i| old.entries.get(i as usize).cloned()).unwrap_or_default();
+            // An optional flag stays unset while the form leaves it at what unset means.
+            let flag = |old: Option<bool>, new: bool| if old.unwrap_or(false) == new { old } else { Some(new) };
             e.name = non_empty(f.name);
             e.keys = f.keys.into_iter().filter(|k| !k.is_empty()).collect();
-            e.secondary_keys = Some(f.secondary_keys.into_iter().filter(|k| !k.is_empty()).collect());
+            let secondary: Vec<String> = f.secondary_keys.into_iter().filter(|k| !k.is_empty()).collect();
+            e.secondary_keys = if secondary.is_empty() && e.secondary_keys.is_none() { None } else { Some(secondary) };
             e.content = f.content;
             e.enabled = f.enabled;
-            e.constant = Some(f.constant);
-            e.selective = Some(f.selective);
-            e.case_sensitive = Some(f.case_sensitive);
+            e.constant = flag(e.constant, f.constant);
+            e.selective = flag(e.selective, f.selective);
+            e.case_sensitive = flag(e.case_sensitive, f.case_sensitive);
             e.use_regex = f.use_regex;
             e.insertion_order = f.insertion_order;
             e.comment = non_empty(f.comment);
@@ -307,8 +310,10 @@ fn card(summary: &AgentSummary, agent: &agent::Agent) -> AgentCard {
         };
         format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
     });
-    let mut summary_text: String = spec.description.chars().take(240).collect();
-    if spec.description.chars().count() > 240 {
+    // As a reader sees it: `{{char}}` is the agent, `{{user}}` the reader.
+    let description = crate::chat::prompt::substitute(&spec.description, crate::chat::prompt::char_name(spec), "you");
+    let mut summary_text: String = description.chars().take(240).collect();
+    if description.chars().count() > 240 {
         summary_text.push('…');
     }
     AgentCard {
@@ -401,5 +406,22 @@ mod tests {
         let mut nameless = form;
         nameless.name = " ".into();
         assert!(apply_form(spec, nameless).is_err());
+    }
+
+    #[test]
+    fn a_card_reads_its_macros_as_a_reader_would() {
+        let mut spec = AgentSpec { name: "Lena".into(), ..Default::default() };
+        spec.description = "{{char}} teaches {{user}} Spanish.".into();
+        let agent = crate::agent::Agent::new(spec, Default::default()).unwrap();
+        let summary = AgentSummary {
+            id: "x".into(),
+            name: "Lena".into(),
+            version: 1,
+            origin: None,
+            created_at: 0,
+            updated_at: 0,
+            deleted_at: None,
+        };
+        assert_eq!(card(&summary, &agent).summary, "Lena teaches you Spanish.");
     }
 }
