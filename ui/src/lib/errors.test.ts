@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeError, errorDetails } from './errors';
-import { AppError, CORE_ERROR_CODES, type AppErrorCode } from './ipc';
+import { AppError, CORE_ERROR_CODES, toAppError, type AppErrorCode } from './ipc';
 
 const ALL: AppErrorCode[] = [...CORE_ERROR_CODES, 'core_unavailable', 'ipc'];
 
@@ -43,7 +43,20 @@ describe('errorDetails', () => {
     expect(errorDetails(new AppError('storage', 'could not write x', 'disk full'))).toBe('could not write x — disk full');
   });
 
-  it('hides it where the guidance says all', () => {
+  it('keeps structured details out of the line, and words in it', () => {
+    const refused = toAppError({
+      code: 'consent_refused',
+      message: 'consent not accepted: the voice does not match the reference',
+      details: { transcript: 'hello', reasons: ['the voice does not match the reference'] },
+    });
+    expect(refused.data).toMatchObject({ transcript: 'hello' });
+    expect(errorDetails(refused)).toBe('consent not accepted: the voice does not match the reference');
+    const worded = toAppError({ code: 'storage', message: 'could not write x', details: 'disk full' });
+    expect(errorDetails(worded)).toBe('could not write x — disk full');
+    expect(errorDetails(toAppError({ code: 'storage', message: 'could not write x', details: null }))).toBe('could not write x');
+  });
+
+    it('hides it where the guidance says all', () => {
     expect(errorDetails(new AppError('core_unavailable', 'not in tauri'))).toBeUndefined();
     expect(errorDetails(new AppError('wrong_passphrase', 'mac mismatch'))).toBeUndefined();
     expect(errorDetails(new AppError('ipc', '  '))).toBeUndefined();

@@ -119,7 +119,12 @@ export function describeError(error: Pick<AppError, 'code'>): Guidance {
   return { showMessage: true, quiet: false, ...entry };
 }
 
-/** The details line under an error state: the core's message, and its details if any. */
+/**
+ * The details line under an error state: the core's message, and its details
+ * in words if any. Structured details (`AppError.data`: a refused recording's
+ * checks, a refused consent's result) are never flattened into this line: the
+ * screen that knows their shape shows them.
+ */
 export function errorDetails(error: Pick<AppError, 'code' | 'message' | 'details'>): string | undefined {
   if (!describeError(error).showMessage) return undefined;
   const parts = [error.message, error.details].filter((p): p is string => Boolean(p && p.trim()));

@@ -91,7 +91,15 @@ describe('TextArea', () => {
     expect(area).toHaveAccessibleDescription('8 / 20');
   });
 
-  it('shows an error', () => {
+  it('is described by its hint and its count together, and says when it is required', () => {
+    render(TextArea, { props: { label: 'Scenario', hint: 'Where it happens', maxlength: 100, value: 'Sea', required: true } });
+    const area = screen.getByLabelText(/Scenario/);
+    expect(area).toBeRequired();
+    expect(area).toHaveAccessibleDescription('Where it happens 3 / 100');
+    expect(screen.getByText('(required)').textContent).toBe('\u00a0(required)');
+  });
+
+    it('shows an error', () => {
     render(TextArea, { props: { label: 'Description', error: 'Too long' } });
     expect(screen.getByLabelText('Description')).toHaveAttribute('aria-invalid', 'true');
     expect(screen.getByText('Too long')).toBeVisible();
@@ -125,6 +133,30 @@ describe('Select', () => {
     expect(select.value).toBe('usb');
     expect(onchange).toHaveBeenCalled();
     expect(screen.getByRole('option', { name: 'Unplugged' })).toBeDisabled();
+  });
+});
+
+describe('the shared field', () => {
+  it('ties a select to its hint and error, and never marks it required in the label', async () => {
+    const { rerender } = render(Select, {
+      props: { label: 'Speaker', hint: 'Where previews play', options: [{ value: 'spk', label: 'Speakers' }], required: true },
+    });
+    const select = screen.getByRole('combobox', { name: 'Speaker' });
+    expect(select).toHaveAccessibleDescription('Where previews play');
+    expect(select).not.toHaveAttribute('aria-invalid');
+    expect(screen.queryByText('(required)')).toBeNull();
+    await rerender({ error: 'That speaker is gone' });
+    expect(select).toHaveAttribute('aria-invalid', 'true');
+    expect(select).toHaveAccessibleDescription('Where previews play That speaker is gone');
+  });
+
+  it('keeps the class screens give it on the field, and the test id on the control', () => {
+    const { container } = render(TextField, { props: { label: 'Search', class: 'search', 'data-testid': 'library-search' } });
+    const field = container.querySelector('.field') as HTMLElement;
+    expect(field).toHaveClass('search');
+    expect(field).not.toHaveAttribute('data-testid');
+    expect(screen.getByTestId('library-search').tagName).toBe('INPUT');
+    expect(screen.getByText('', { selector: 'p.error' })).not.toBeVisible();
   });
 });
 

@@ -2,25 +2,13 @@ import { render, screen } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import DropZone from '../DropZone.svelte';
-import { DropRouter, type DropEvent } from '../../lib/drop';
+import { DropRouter } from '../../lib/drop';
 import { AppError } from '../../lib/ipc';
 import { toasts } from '../../lib/toasts.svelte';
+import { testDropRouter } from '../../test/drop';
 
 function fakeRouter() {
-  let emit: (e: DropEvent) => void = () => {};
-  let under: Element | null = null;
-  const router = new DropRouter(
-    async (handler) => {
-      emit = handler;
-      return () => {};
-    },
-    { hitTest: () => under, scale: () => 1 },
-  );
-  return {
-    router,
-    emit: (e: DropEvent) => emit(e),
-    pointAt: (el: Element | null) => (under = el),
-  };
+  return testDropRouter(DropRouter);
 }
 
 describe('DropZone', () => {

@@ -100,6 +100,15 @@ describe('EmptyState', () => {
     expect(screen.getByText(/Import a character card/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Import a card' })).toBeInTheDocument();
   });
+
+  it('has no icon, words or actions it was not given, and is not announced', () => {
+    const { container } = render(EmptyState, { props: { title: 'The trash is empty', headingLevel: 3 } });
+    const state = container.querySelector('section.state') as HTMLElement;
+    expect(state.children).toHaveLength(1);
+    expect(screen.getByRole('heading', { level: 3, name: 'The trash is empty' })).toBeInTheDocument();
+    expect(state).not.toHaveAttribute('role');
+    expect(state).not.toHaveClass('warning');
+  });
 });
 
 describe('ErrorState', () => {
@@ -149,5 +158,22 @@ describe('ErrorState', () => {
     expect(container.querySelector('.state')).toHaveClass('compact');
     expect(screen.getByRole('heading', { level: 3, name: 'The download stopped' })).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Resume the download' })).toHaveClass('sm');
+  });
+
+  it('lays out icon, heading, words, the core’s message and actions in that order', () => {
+    const { container } = render(ErrorState, {
+      props: {
+        error: new AppError('storage', 'could not write', 'disk full'),
+        children: html('<button type="button">Show the folder</button>'),
+      },
+    });
+    const state = container.querySelector('section.state') as HTMLElement;
+    expect(state).toHaveClass('warning');
+    expect(Array.from(state.children, (c) => c.className.split(' ')[0])).toEqual(['icon', 'title', 'body', 'details', 'actions']);
+    expect(state.querySelector('.details code')).toHaveTextContent('could not write — disk full');
+    expect(screen.getAllByRole('link').concat(screen.getAllByRole('button')).map((b) => b.textContent?.trim())).toEqual([
+      'Open Settings',
+      'Show the folder',
+    ]);
   });
 });

@@ -29,6 +29,7 @@ vi.mock('../../bindings', () => ({
     regenerate: vi.fn(),
     editMessage: vi.fn(),
     branchFrom: vi.fn(),
+    switchVersion: vi.fn(),
     deleteMessage: vi.fn(),
     messageVersions: vi.fn(),
     cancelJob: vi.fn(),
@@ -440,36 +441,62 @@ describe('regenerate, versions, edit, branch, delete', () => {
       return m;
     });
     expect(within(reply).getByRole('button', { name: 'Next version' })).toBeDisabled();
-    mocked.branchFrom.mockImplementation(() => ok(null));
+    mocked.switchVersion.mockImplementation(() => ok(null));
     thread = [greeting, question, answer];
     await userEvent.click(within(reply).getByRole('button', { name: 'Previous version' }));
-    expect(mocked.branchFrom).toHaveBeenCalledWith('c1', 'a1');
+    expect(mocked.switchVersion).toHaveBeenCalledWith('c1', 'a1');
+    expect(mocked.branchFrom).not.toHaveBeenCalled();
     await screen.findByText('A verb is a word for an action.');
     expect(screen.getByTestId('chat-status')).toHaveTextContent('Version 1 of 2.');
   });
 
-  it('brings a version back with what followed it', async () => {
-    // u1 → a1 was answered, then the user edited u1 into u1b.
+  it('brings a version back with what followed it, as the core has it', async () => {
+    // u1 → a1 was answered, then the user edited u1 into u1b, which was answered with a9.
     const edited = message('u1b', 'user', 'What is an adverb?', { parent_id: 'g1' });
     const answered = message('a9', 'assistant', 'It describes a verb.', { parent_id: 'u1b' });
     mocked.messageVersions.mockImplementation((_c: string, id: string) =>
       id === 'u1' || id === 'u1b' ? ok([question, edited]) : ok([]),
     );
-    mocked.branchFrom.mockImplementation(() => ok(null));
+    mocked.switchVersion.mockImplementation((_c: string, id: string) => {
+      // The core moves the head to the newest message below the version.
+      thread = id === 'u1b' ? [greeting, edited, answered] : [greeting, question, answer];
+      return ok(null);
+    });
     await openThread();
-    thread = [greeting, edited, answered];
     const first = await waitFor(() => {
       const m = messages()[1] as HTMLElement;
       expect(within(m).getByTestId('message-version')).toHaveTextContent('Version 1 of 2');
       return m;
     });
     await userEvent.click(within(first).getByRole('button', { name: 'Next version' }));
-    expect(mocked.branchFrom).toHaveBeenLastCalledWith('c1', 'u1b');
+    expect(mocked.switchVersion).toHaveBeenLastCalledWith('c1', 'u1b');
     await screen.findByText('It describes a verb.');
-    thread = [greeting, question, answer];
+    expect(messages().map((m) => m.dataset.messageId)).toEqual(['g1', 'u1b', 'a9']);
+    expect(screen.getByTestId('chat-status')).toHaveTextContent('Version 2 of 2.');
     await userEvent.click(within(messages()[1] as HTMLElement).getByRole('button', { name: 'Previous version' }));
-    // Back to u1 with its reply a1, not to u1 alone.
-    expect(mocked.branchFrom).toHaveBeenLastCalledWith('c1', 'a1');
+    // The version itself is asked for; its reply a1 comes back with it.
+    expect(mocked.switchVersion).toHaveBeenLastCalledWith('c1', 'u1');
+    await screen.findByText('A verb is a word for an action.');
+    expect(messages().map((m) => m.dataset.messageId)).toEqual(['g1', 'u1', 'a1']);
+    expect(mocked.branchFrom).not.toHaveBeenCalled();
+  });
+
+  it('says why a version could not be shown, and keeps the thread', async () => {
+    const again = message('a1b', 'assistant', 'Verbs are doing words.', { parent_id: 'u1' });
+    mocked.messageVersions.mockImplementation((_c: string, id: string) =>
+      id === 'a1' ? ok([answer, again]) : ok([]),
+    );
+    mocked.switchVersion.mockImplementation(() => fail('not_found', 'no message a1b in conversation c1'));
+    await openThread();
+    const reply = await waitFor(() => {
+      const m = messages()[2] as HTMLElement;
+      expect(within(m).getByTestId('message-version')).toHaveTextContent('Version 1 of 2');
+      return m;
+    });
+    await userEvent.click(within(reply).getByRole('button', { name: 'Next version' }));
+    expect(mocked.switchVersion).toHaveBeenCalledWith('c1', 'a1b');
+    expect(await screen.findByText('no message a1b in conversation c1')).toBeInTheDocument();
+    expect(messages().map((m) => m.dataset.messageId)).toEqual(['g1', 'u1', 'a1']);
   });
 
   it('edits a message of the user’s and answers it again', async () => {
@@ -570,8 +597,12 @@ describe('citations', () => {
     await userEvent.click(toggle);
     const first = within(sources).getByRole('button', { name: /\[1\] Grammar basics · page 4/ });
     expect(within(sources).getByRole('button', { name: /\[2\] doc2\.pdf · page 5 not cited/ })).toBeInTheDocument();
+    expect(within(sources).getByText('Passage 1.')).not.toBeVisible();
     await userEvent.click(first);
     expect(within(sources).getByText(/Knowledge base “handbook” · doc1\.pdf · \/docs\/doc1\.pdf/)).toBeVisible();
+    // The start of the passage, under where it came from.
+    expect(within(sources).getByText('Passage 1.')).toBeVisible();
+    expect(within(sources).getByText('Passage 2.')).not.toBeVisible();
   });
 });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentCard, Citation } from '../../bindings';
 import {
-  BranchMemory,
   citationItem,
   fillNames,
   findAgent,
@@ -111,6 +110,7 @@ describe('citations', () => {
       location: 'page 4',
       source:
         'Knowledge base “handbook” · guide.pdf · /docs/guide.pdf — keyword match #1, meaning match #2 (similarity 0.81)',
+      excerpt: 'Run the installer and follow the steps.',
       cited: true,
     });
     const plain = citationItem({
@@ -122,6 +122,14 @@ describe('citations', () => {
     expect(plain.title).toBe('guide.pdf');
     expect(plain.source).toBe('Knowledge base “handbook” · /docs/guide.pdf');
     expect(plain.cited).toBe(false);
+  });
+
+  it('shows the start of the passage, and nothing for replies stored before citations carried it', () => {
+    expect(citationItem({ ...citation, excerpt: '  Run it.\n' }).excerpt).toBe('Run it.');
+    expect(citationItem({ ...citation, excerpt: '   ' })).not.toHaveProperty('excerpt');
+    const older: Record<string, unknown> = { ...citation };
+    delete older.excerpt;
+    expect(parseCitations([older as never]).map(citationItem)[0]).not.toHaveProperty('excerpt');
   });
 });
 
@@ -168,21 +176,5 @@ describe('live turns', () => {
     const stages = { speech_s: 1.2, stt_ms: 420, first_token_ms: 310, first_audio_ms: 1200, reply_ms: 2000, total_ms: 4500 };
     expect(stagesText(stages)).toBe('heard in 420 ms · first token 310 ms · first audio 1.2 s · turn 4.5 s');
     expect(stagesText({ ...stages, first_audio_ms: 0, first_token_ms: 0 })).toBe('heard in 420 ms · turn 4.5 s');
-  });
-});
-
-describe('BranchMemory', () => {
-  it('brings a version back with what followed it', () => {
-    const memory = new BranchMemory();
-    memory.remember('c', [{ id: 'a' }, { id: 'u1' }, { id: 'r1' }]);
-    // Branched from "a", then continued with u2 → r2.
-    memory.remember('c', [{ id: 'a' }]);
-    memory.remember('c', [{ id: 'a' }, { id: 'u2' }, { id: 'r2' }]);
-    expect(memory.target('c', 'u1')).toBe('r1');
-    expect(memory.target('c', 'u2')).toBe('r2');
-    expect(memory.target('c', 'unknown')).toBe('unknown');
-    expect(memory.target('other', 'u1')).toBe('u1');
-    memory.remember('c', []);
-    expect(memory.target('c', 'u1')).toBe('r1');
   });
 });

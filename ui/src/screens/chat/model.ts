@@ -150,14 +150,14 @@ function scoreLine(c: Citation): string | null {
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
-/** A source for {@link CitationList}: the document, where in it, and where it came from and why. */
+/** A source for {@link CitationList}: the document, where in it, where it came from and why, and the start of its passage. */
 export function citationItem(c: Citation): CitationItem {
   const title = c.title && c.title.trim() !== '' ? c.title : c.document;
   const where = [`Knowledge base “${c.base}”`, title === c.document ? null : c.document, c.path || null]
     .filter((p): p is string => Boolean(p))
     .join(' · ');
   const scores = scoreLine(c);
-  return {
+  const item: CitationItem = {
     id: `${c.base}:${c.chunk_id}:${c.n}`,
     n: c.n,
     title,
@@ -165,6 +165,10 @@ export function citationItem(c: Citation): CitationItem {
     source: scores ? `${where} — ${scores}` : where,
     cited: c.cited,
   };
+  // Replies stored before citations carried their passage have none.
+  const excerpt = typeof c.excerpt === 'string' ? c.excerpt.trim() : '';
+  if (excerpt !== '') item.excerpt = excerpt;
+  return item;
 }
 
 /** A greeting a new conversation can open with: 0 is the first message, 1… the alternates. */
@@ -226,34 +230,6 @@ export function lastIndexWhere<T>(items: readonly T[], test: (item: T) => boolea
     if (test(items[i] as T)) return i;
   }
   return -1;
-}
-
-/**
- * Remembers, per conversation, the newest head seen below each message, so
- * that switching back to a version (`branch_from`) brings back what followed
- * it, instead of stopping at the version itself. The core keeps every
- * message; it only lacks a way to ask for a message's latest continuation.
- */
-export class BranchMemory {
-  // Bookkeeping only, never rendered.
-  readonly #leaves = new Map<string, Map<string, string>>();
-
-  /** Notes a thread as shown: every message in it continues to its head. */
-  remember(conversationId: string, thread: readonly Pick<ChatMessage, 'id'>[]): void {
-    const head = thread[thread.length - 1];
-    if (!head) return;
-    let leaves = this.#leaves.get(conversationId);
-    if (!leaves) {
-      leaves = new Map();
-      this.#leaves.set(conversationId, leaves);
-    }
-    for (const m of thread) leaves.set(m.id, head.id);
-  }
-
-  /** Where to move the head to show `messageId` with what followed it last time. */
-  target(conversationId: string, messageId: string): string {
-    return this.#leaves.get(conversationId)?.get(messageId) ?? messageId;
-  }
 }
 
 /** What a reply's report says beyond its stored message: turns left out to fit, lorebook entries used. */

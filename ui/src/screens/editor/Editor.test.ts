@@ -157,6 +157,52 @@ describe('saving', () => {
   });
 });
 
+describe('changes made from a tab', () => {
+  it('shows a new voice setting once the shell reports the change, without asking twice', async () => {
+    vi.mocked(commands.voicePresets).mockResolvedValue([
+      { id: 'joe', name: 'Joe', description: '', engine: 'piper', model: 'en_US-joe-medium', rate: 1, pitch: 0 },
+    ]);
+    vi.mocked(commands.soundDevices).mockResolvedValue(ok([]));
+    const voice = { agent: { id: 'a1b2c3d4', name: 'Lena' }, profile: null, draft: null, speaks_with: { engine: 'default', note: null } };
+    vi.mocked(commands.voiceProfile).mockResolvedValue(ok({ ...voice, preset: 'joe', rate: 1, pitch: 0 }));
+    vi.mocked(commands.setAgentVoice).mockResolvedValue(ok(4));
+    setup('voice');
+    const rate = await screen.findByRole('spinbutton', { name: 'Speaking rate' });
+    await waitFor(() => expect(rate).toHaveValue(1));
+    await userEvent.clear(rate);
+    await userEvent.type(rate, '1.2');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply to Lena' }));
+    expect(await screen.findByText("Lena's voice settings saved as version 4")).toBeInTheDocument();
+    // Nothing is reloaded by hand: the event does it.
+    expect(commands.getAgent).toHaveBeenCalledTimes(1);
+    expect(commands.voiceProfile).toHaveBeenCalledTimes(1);
+
+    vi.mocked(commands.getAgent).mockResolvedValue(ok(agentDetail({ version: 4 })));
+    vi.mocked(commands.voiceProfile).mockResolvedValue(ok({ ...voice, preset: 'joe', rate: 1.2, pitch: 0 }));
+    emitAgentsChanged('a1b2c3d4');
+    await waitFor(() => expect(screen.getByTestId('save-state')).toHaveTextContent('Version 4'));
+    await waitFor(() => expect(commands.voiceProfile).toHaveBeenCalledTimes(2));
+    expect(commands.getAgent).toHaveBeenCalledTimes(2);
+    expect(rate).toHaveValue(1.2);
+    expect(screen.getByRole('button', { name: 'Apply to Lena' })).toBeDisabled();
+  });
+
+  it('shows a base attached from the Knowledge tab on the card once the shell reports it', async () => {
+    vi.mocked(commands.listKnowledgeBases).mockResolvedValue(
+      ok([{ id: 1, name: 'jargon', embedding_model: 'all-minilm-l6-v2', dim: 384, chunk_tokens: 256, overlap_tokens: 32, documents: 2, chunks: 40, created_at: 1_700_000_000 }]),
+    );
+    vi.mocked(commands.attachKnowledge).mockResolvedValue(ok(4));
+    setup('knowledge');
+    await userEvent.click(await screen.findByRole('switch', { name: 'Lena answers from jargon' }));
+    expect(await screen.findByText('Lena now answers from jargon (version 4)')).toBeInTheDocument();
+    expect(commands.getAgent).toHaveBeenCalledTimes(1);
+    vi.mocked(commands.getAgent).mockResolvedValue(ok(agentDetail({ version: 4, knowledge: ['jargon'] })));
+    emitAgentsChanged('a1b2c3d4');
+    expect(await screen.findByRole('tab', { name: 'Knowledge (1)' })).toBeInTheDocument();
+    expect(screen.getByTestId('save-state')).toHaveTextContent('Version 4');
+  });
+});
+
 describe('history', () => {
   it('restores a version after asking, replacing unsaved changes', async () => {
     vi.mocked(commands.agentHistory).mockResolvedValue(

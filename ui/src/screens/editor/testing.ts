@@ -1,22 +1,23 @@
 /**
  * For the Library's and the editor's tests: a stand-in for the generated
  * bindings (every command a `vi.fn`, events the test fires), results in the
- * bindings' shape, and agents like the ones the core returns.
+ * bindings' shape, and agents like the ones the core returns. (Drops:
+ * `src/test/drop.ts`.)
  *
  * ```ts
  * vi.mock('../../bindings', async () => (await import('../editor/testing')).bindings);
  * ```
  */
 import { vi, type Mock } from 'vitest';
-import type { AgentCard, AgentDetail, AgentForm, AgentsChanged, ErrorCode, ModelsChanged } from '../../bindings';
-import type { DropEvent, DropRouter } from '../../lib/drop';
+import type { AgentCard, AgentDetail, AgentForm, AgentsChanged, ErrorCode, IpcError, ModelsChanged, Value } from '../../bindings';
 
 export function ok<T>(data: T): { status: 'ok'; data: T } {
   return { status: 'ok', data };
 }
 
-export function fail(code: ErrorCode, message: string): { status: 'error'; error: { code: ErrorCode; message: string } } {
-  return { status: 'error', error: { code, message } };
+/** A failed result; `details` is what the shell attaches for some codes (a refused recording's checks…). */
+export function fail(code: ErrorCode, message: string, details?: Value): { status: 'error'; error: IpcError } {
+  return { status: 'error', error: details === undefined ? { code, message } : { code, message, details } };
 }
 
 type Listener<T> = (event: { event: string; id: number; payload: T }) => void;
@@ -73,32 +74,6 @@ export function resetBindings(): void {
   for (const fn of fns.values()) fn.mockReset();
   agentsListeners.clear();
   modelsListeners.clear();
-}
-
-/**
- * A drop router whose drops the test makes: each lands on the window-wide
- * (catch-all) zone unless `pointAt` says where. Given the class, so that a
- * `vi.mock('../../lib/drop')` factory can use it without importing the module it replaces.
- */
-export function testDropRouter(Router: typeof DropRouter) {
-  let emit: (e: DropEvent) => void = () => {};
-  let under: Element | null = null;
-  const router = new Router(
-    async (handler) => {
-      emit = handler;
-      return () => {};
-    },
-    { hitTest: () => under, scale: () => 1 },
-  );
-  return {
-    router,
-    pointAt(element: Element | null) {
-      under = element;
-    },
-    drop(paths: string[]) {
-      emit({ type: 'drop', paths, position: { x: 1, y: 1 } });
-    },
-  };
 }
 
 export function agentForm(overrides: Partial<AgentForm> = {}): AgentForm {

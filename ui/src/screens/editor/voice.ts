@@ -1,5 +1,10 @@
-/** The Voice tab without UI: the checks of a reference recording in words, a pending draft read from the core's JSON. */
-import type { Check, DeviceInfo, Value } from '../../bindings';
+/**
+ * The Voice tab without UI: the checks of a reference recording in words, a
+ * pending draft read from the core's JSON, and what a refused recording or
+ * consent carries (`AppError.data`).
+ */
+import type { Check, ConsentCheck, DeviceInfo, Value } from '../../bindings';
+import type { AppError } from '../../lib/ipc';
 
 /** A reference recording that passed its checks and waits for the creator's read-out. */
 export interface PendingDraft {
@@ -13,18 +18,70 @@ function num(v: Value | undefined): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-function isRecord(v: Value | undefined): v is { [key in string]: Value } {
+function isRecord(v: unknown): v is { [key in string]: Value } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function strings(v: Value | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** The well-formed checks of a `ReferenceReport`'s JSON. */
+function checksOf(report: { [key in string]: Value }): Check[] {
+  if (!Array.isArray(report.checks)) return [];
+  return report.checks.filter(isRecord).map(checkOf).filter((c): c is Check => c !== null);
 }
 
 /** The draft `voiceProfile` reports (`{ sentence, report: { seconds, checks }, created_at }`), if it is one. */
 export function pendingDraft(value: Value | null | undefined): PendingDraft | null {
-  if (!isRecord(value ?? undefined)) return null;
-  const v = value as { [key in string]: Value };
-  if (typeof v.sentence !== 'string' || v.sentence === '') return null;
-  const report = isRecord(v.report) ? v.report : {};
-  const checks = Array.isArray(report.checks) ? report.checks.filter(isRecord).map(checkOf) : [];
-  return { sentence: v.sentence, checks: checks.filter((c): c is Check => c !== null), seconds: num(report.seconds) };
+  if (!isRecord(value)) return null;
+  if (typeof value.sentence !== 'string' || value.sentence === '') return null;
+  const report = isRecord(value.report) ? value.report : {};
+  return { sentence: value.sentence, checks: checksOf(report), seconds: num(report.seconds) };
+}
+
+/** A reference recording the core refused: every check as measured, and its length. */
+export interface RefusedReference {
+  checks: Check[];
+  seconds: number | null;
+}
+
+/**
+ * The checks of a refused reference recording: `importVoiceReference` fails
+ * with `invalid_input` and the whole `ReferenceReport` as data. Null for any
+ * other failure (a file that cannot be read has no report).
+ */
+export function refusedReference(error: Pick<AppError, 'code' | 'data'>): RefusedReference | null {
+  if (error.code !== 'invalid_input' || !isRecord(error.data)) return null;
+  const checks = checksOf(error.data);
+  return checks.length > 0 ? { checks, seconds: num(error.data.seconds) } : null;
+}
+
+/** The result of a refused consent: `createVoiceProfile` fails with `consent_refused` and the `ConsentCheck` as data. */
+export function refusedConsent(error: Pick<AppError, 'code' | 'data'>): ConsentCheck | null {
+  if (error.code !== 'consent_refused' || !isRecord(error.data)) return null;
+  const d = error.data;
+  if (typeof d.transcript !== 'string' || !Array.isArray(d.reasons)) return null;
+  return {
+    transcript: d.transcript,
+    word_error_rate: num(d.word_error_rate),
+    missing_words: strings(d.missing_words),
+    similarity: num(d.similarity),
+    threshold: num(d.threshold),
+    accepted: d.accepted === true,
+    reasons: strings(d.reasons),
+  };
+}
+
+/** `similarity 0.86 (at least 0.75)`: how alike the read-out and the reference sounded. */
+export function similarityText(similarity: number, threshold: number | null): string {
+  return `similarity ${similarity.toFixed(2)}${threshold !== null ? ` (at least ${threshold.toFixed(2)})` : ''}`;
+}
+
+/** `12% of the words` wrong: the word error rate of a read-out, for people. */
+export function wordErrorText(rate: number): string {
+  const percent = Math.round(rate * 100);
+  return `${percent}% of the words differ from the sentence`;
 }
 
 function checkOf(v: { [key in string]: Value }): Check | null {

@@ -15,7 +15,7 @@ vi.mock('../../bindings', async () => (await import('../editor/testing')).bindin
 vi.mock('../../lib/pick', () => ({ pickPaths: vi.fn(), pickSavePath: vi.fn() }));
 vi.mock('../../lib/drop', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../lib/drop')>();
-  const { testDropRouter } = await import('../editor/testing');
+  const { testDropRouter } = await import('../../test/drop');
   const test = testDropRouter(original.DropRouter);
   return { ...original, dropRouter: Object.assign(test.router, { testDrop: test.drop }) };
 });
@@ -198,6 +198,64 @@ describe('delete, undo and the trash', () => {
     await userEvent.click(within(card).getByRole('button', { name: 'Restore Old Tom' }));
     expect(commands.undeleteAgent).toHaveBeenCalledWith('dead0001');
     expect(await screen.findByRole('heading', { name: 'The trash is empty' })).toBeInTheDocument();
+  });
+});
+
+describe('deleting for good', () => {
+  const gone = agentCard({ id: 'dead0001', name: 'Old Tom', deleted_at: 1_700_001_000 });
+
+  async function openTrash() {
+    setup();
+    await screen.findAllByTestId('agent-card');
+    await userEvent.click(screen.getByRole('tab', { name: 'Trash' }));
+    return screen.findByTestId('agent-card');
+  }
+
+  beforeEach(() => {
+    vi.mocked(commands.listAgents).mockImplementation(async (trash: boolean) => ok(trash ? [gone] : [lena]));
+  });
+
+  it('asks first, saying the whole history goes, then deletes from the trash for good', async () => {
+    vi.mocked(commands.purgeAgent).mockResolvedValue(ok({ id: gone.id, name: gone.name }));
+    const card = await openTrash();
+    await userEvent.click(within(card).getByRole('button', { name: 'Delete Old Tom for good' }));
+    const dialog = await screen.findByRole('alertdialog', { name: 'Delete Old Tom for good?' });
+    expect(dialog).toHaveTextContent('Old Tom and its whole history');
+    expect(dialog).toHaveTextContent('This cannot be undone.');
+    expect(commands.purgeAgent).not.toHaveBeenCalled();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Delete for good' }));
+    expect(commands.purgeAgent).toHaveBeenCalledWith('dead0001');
+    expect(await screen.findByRole('heading', { name: 'The trash is empty' })).toBeInTheDocument();
+    expect(screen.getByText('Old Tom was deleted for good')).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(screen.getByRole('searchbox', { name: 'Search agents' })).toHaveFocus();
+    expect(commands.deleteAgent).not.toHaveBeenCalled();
+  });
+
+  it('does nothing when the question is cancelled', async () => {
+    const card = await openTrash();
+    await userEvent.click(within(card).getByRole('button', { name: 'Delete Old Tom for good' }));
+    const dialog = await screen.findByRole('alertdialog', { name: 'Delete Old Tom for good?' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(commands.purgeAgent).not.toHaveBeenCalled();
+    expect(screen.getByTestId('agent-card')).toHaveTextContent('Old Tom');
+  });
+
+  it('keeps the question open with the reason when the core refuses', async () => {
+    vi.mocked(commands.purgeAgent).mockResolvedValue(fail('invalid_input', 'Old Tom is not in the trash: delete it first'));
+    const card = await openTrash();
+    await userEvent.click(within(card).getByRole('button', { name: 'Delete Old Tom for good' }));
+    const dialog = await screen.findByRole('alertdialog', { name: 'Delete Old Tom for good?' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Delete for good' }));
+    expect(await within(dialog).findByText('Old Tom is not in the trash: delete it first')).toBeInTheDocument();
+    expect(screen.getByTestId('agent-card')).toHaveTextContent('Old Tom');
+  });
+
+  it('is offered only in the trash', async () => {
+    setup();
+    const [card] = await screen.findAllByTestId('agent-card');
+    expect(within(card as HTMLElement).queryByRole('button', { name: /for good/ })).toBeNull();
   });
 });
 
