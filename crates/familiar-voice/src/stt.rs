@@ -2,7 +2,9 @@
 //! transcripts with segment timestamps. Audio is cut into pieces of at most
 //! 29.5 s at its quietest moments, and each piece encodes only as much audio
 //! context as it needs (whisper.cpp would otherwise encode a full 30 s window
-//! for every piece, however short).
+//! for every piece, however short). A shortened context can send the decoder
+//! round a loop ("Stop. What time is it? Stop. What time is it? …"); a piece
+//! whose transcript loops is decoded again with the full window.
 
 use std::path::Path;
 
@@ -97,8 +99,20 @@ impl Transcriber {
         Ok(Transcript { text, segments, audio_s: seconds })
     }
 
-    /// One piece of at most 30 s.
+    /// One piece of at most 30 s: with as much audio context as it needs, or
+    /// with the full window when that transcript loops.
     fn transcribe_piece(&self, samples: &[f32], options: &SttOptions) -> Result<Vec<Segment>, SttError> {
+        let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
+        // 50 encoder frames a second, plus a margin; multiples of 64 keep the matrices aligned.
+        let frames = (((seconds * 50.0) as u32 + 128).div_ceil(64) * 64).min(FULL_CONTEXT);
+        let segments = self.decode(samples, options, frames)?;
+        if frames < FULL_CONTEXT && segments.iter().any(|s| loops(&s.text)) {
+            return self.decode(samples, options, FULL_CONTEXT);
+        }
+        Ok(segments)
+    }
+
+    fn decode(&self, samples: &[f32], options: &SttOptions, audio_ctx: u32) -> Result<Vec<Segment>, SttError> {
         let mut state = self.context.create_state().map_err(|e| SttError::Failed(e.to_string()))?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         let threads =
@@ -119,10 +133,8 @@ impl Transcriber {
         params.set_no_context(true);
         params.set_no_timestamps(!options.timestamps);
         params.set_single_segment(!options.timestamps);
-        // 50 encoder frames a second, plus a margin; multiples of 64 keep the matrices aligned.
+        params.set_audio_ctx(audio_ctx as i32);
         let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
-        let frames = ((seconds * 50.0) as u32 + 128).div_ceil(64) * 64;
-        params.set_audio_ctx(frames.min(1500) as i32);
         // Whisper wants at least one second.
         let mut padded;
         let audio = if samples.len() < SAMPLE_RATE as usize {
@@ -150,6 +162,25 @@ impl Transcriber {
     }
 }
 
+/// Encoder frames in whisper's full 30 s window.
+const FULL_CONTEXT: u32 = 1500;
+
+/// Whether a transcript goes round a loop: a phrase of two or more words said
+/// three times running, or of three or more words twice running. People do
+/// repeat themselves, so a loop only earns a second decode, never an edit.
+pub fn loops(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let repeated = |start: usize, n: usize, times: usize| {
+        start + n * times <= words.len()
+            && (1..times).all(|k| words[start..start + n] == words[start + k * n..start + (k + 1) * n])
+    };
+    (0..words.len()).any(|start| (2..=words.len() / 2).any(|n| repeated(start, n, if n >= 3 { 2 } else { 3 })))
+}
+
 /// Cuts audio into pieces of at most 29.5 s, each ending at the quietest 20 ms
 /// of its last 9.5 s (so a cut falls between words, not inside one).
 pub fn pieces(samples: &[f32]) -> Vec<(usize, usize)> {
@@ -172,6 +203,18 @@ pub fn pieces(samples: &[f32]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_phrase_said_over_and_over_is_a_loop_and_ordinary_speech_is_not() {
+        assert!(loops("Stop. What time is it? Stop. What time is it? Stop. What time is it?"));
+        assert!(loops("I think that I think that I think that"));
+        assert!(loops("go home, go home, go home"));
+        assert!(!loops("Stop! What time is it?"));
+        assert!(!loops("very very good"));
+        assert!(!loops("go home, go home"));
+        assert!(!loops("the cat and the dog and the bird"));
+        assert!(!loops(""));
+    }
 
     #[test]
     fn long_audio_is_cut_at_its_quiet_moments_into_pieces_whisper_can_take() {
