@@ -21,6 +21,7 @@ run: deps build
 		echo "No display: the desktop studio needs one. Chatting with Lena in the terminal instead (Ctrl-D ends)."; \
 		$(FAMILIAR) chat lena; fi
 
+# Last, the end-to-end journeys of the desktop app under Xvfb (e2e/README.md), on the UI built above.
 test: deps
 	node contracts/compile.js --check
 	npm --prefix ui run check
@@ -29,6 +30,7 @@ test: deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test --workspace --locked
+	E2E_NO_BUILD=1 e2e/run.sh
 
 deps:
 	@scripts/install-deps.sh
@@ -42,8 +44,8 @@ build:
 # Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
 # with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, text to speech against
 # piper-tts, the voice round trip against those three back to back, and gas on anvil against
-# OpenZeppelin's ERC721URIStorage and ERC721A;
-# rewrites BENCHMARKS.md.
+# OpenZeppelin's ERC721URIStorage and ERC721A; the desktop app (release .deb) against a Tauri hello world and
+# Debian's Chromium showing the same UI; rewrites BENCHMARKS.md.
 bench: deps build
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import llama_cpp, numpy" 2>/dev/null || $(BENCH_VENV)/bin/pip install --quiet llama-cpp-python==0.3.16 numpy
@@ -58,3 +60,4 @@ bench: deps build
 	FAMILIAR_HOME=$(dir $(CARGO_TARGET_DIR))bench/home $(FAMILIAR) setup >/dev/null
 	$(BENCH_VENV)/bin/python scripts/bench_voice.py $(CARGO_TARGET_DIR) $(MODEL_CACHE)/whisper-tiny.en-ct2 $(dir $(CARGO_TARGET_DIR))bench/home/models/speech/ggml-tiny.en-q8_0.bin $(MODEL_CACHE)/piper/en_US-joe-medium.onnx $(MODEL_CACHE)/onnxruntime/libonnxruntime.so $(MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf 2
 	cargo run --locked -q -p familiar-chain --example gas -- --write BENCHMARKS.md
+	scripts/bench_desktop.sh

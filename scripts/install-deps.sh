@@ -6,10 +6,11 @@ set -euo pipefail
 
 # cmake builds whisper.cpp (speech to text); espeak-ng gives the voice its phonemes; libasound2-dev is
 # ALSA for the sound devices (cpal).
-# The desktop app (Tauri 2): WebKitGTK and friends; Xvfb and WebKitWebDriver run its end-to-end tests.
+# The desktop app (Tauri 2): WebKitGTK and friends; Xvfb and WebKitWebDriver run its end-to-end tests, and
+# xdotool answers the system's file dialogs there.
 packages=(build-essential pkg-config ca-certificates curl python3 python3-venv python3-pip cmake espeak-ng libasound2-dev
     libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
-    libjavascriptcoregtk-4.1-dev patchelf xvfb xauth webkit2gtk-driver)
+    libjavascriptcoregtk-4.1-dev patchelf xvfb xauth webkit2gtk-driver xdotool)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

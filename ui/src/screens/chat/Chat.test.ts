@@ -301,7 +301,7 @@ describe('sending and streaming', () => {
     expect(messages().map((m) => m.dataset.messageId)).toEqual(['g1', 'u1', 'a1', 'u2', 'a2']);
     expect(screen.getByTestId('chat-status')).toHaveTextContent('Lena replied.');
     expect(within(messages()[4] as HTMLElement).getByTestId('reply-stats')).toHaveTextContent(
-      '2 early turns left out to fit the context',
+      /^m · 21\.5 tokens\/s · first token 250 ms · 2 early turns left out to fit the context$/,
     );
     expect(screen.getByTestId('send-button')).toBeDisabled();
     expect(mocked.listConversations).toHaveBeenLastCalledWith('lena');
