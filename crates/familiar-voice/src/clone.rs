@@ -26,7 +26,6 @@
 mod codec;
 #[cfg(test)]
 mod parity;
-mod prosody;
 mod second_stage;
 mod speaker;
 mod text;
@@ -470,7 +469,8 @@ impl Voice for ClonedVoice {
             if samples.is_empty() {
                 continue;
             }
-            let samples = prosody::apply(samples, SAMPLE_RATE, prosody).map_err(|e| TtsError::Failed(e.to_string()))?;
+            let samples =
+                crate::prosody::apply(samples, SAMPLE_RATE, prosody).map_err(|e| TtsError::Failed(e.to_string()))?;
             self.check_cancel()?;
             self.stats.sentences += 1;
             if !sink(&samples) {

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod ct2;
 pub mod devices;
 mod ge2e;
+mod prosody;
 pub mod reference;
 pub mod simulated;
 pub mod speaker;

@@ -169,9 +169,7 @@ impl Piper {
         let n = ids.len();
         let rate = self.config.audio.sample_rate;
         let inference = &self.config.inference;
-        // A higher pitch is speech made longer by the pitch factor, then played that much faster.
-        let pitch = pitch_factor(prosody.pitch);
-        let length_scale = inference.length_scale / prosody.rate.clamp(0.25, 4.0) * pitch;
+        let length_scale = inference.length_scale / prosody.rate.clamp(0.25, 4.0);
         let scales = vec![inference.noise_scale, length_scale, inference.noise_w];
         let failed = |e: ort::Error| TtsError::Failed(e.to_string());
         let input = Tensor::from_array(([1usize, n], ids)).map_err(failed)?;
@@ -182,7 +180,9 @@ impl Piper {
             .run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales])
             .map_err(failed)?;
         let (_, audio) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
-        speed_up(audio.to_vec(), rate, pitch)
+        // Piper sets the rate itself; the pitch is moved afterwards, the length kept.
+        crate::prosody::apply(audio.to_vec(), rate, Prosody { rate: 1.0, pitch: prosody.pitch })
+            .map_err(|e| TtsError::Failed(e.to_string()))
     }
 }
 
@@ -204,24 +204,6 @@ impl Voice for Piper {
         }
         Ok(())
     }
-}
-
-/// How much faster the voice's own pitch `semitones` is (±12 at most).
-pub fn pitch_factor(semitones: f32) -> f32 {
-    2f32.powf(semitones.clamp(-12.0, 12.0) / 12.0)
-}
-
-/// Plays `samples` `factor` times faster: shorter by that factor, every
-/// frequency higher by it. Together with speech synthesised `factor` times
-/// longer, this shifts the pitch and keeps the length.
-pub fn speed_up(samples: Vec<f32>, rate: u32, factor: f32) -> Result<Vec<f32>, TtsError> {
-    if (factor - 1.0).abs() < 1e-3 {
-        return Ok(samples);
-    }
-    // A multiple of 50 Hz keeps the resampler's FFTs small (≤ 0.08 semitone off).
-    let as_if = ((rate as f32 * factor / 50.0).round() as u32 * 50).max(50);
-    let audio = crate::Audio { samples, rate: as_if };
-    Ok(audio.resampled(rate).map_err(|e| TtsError::Failed(e.to_string()))?.samples)
 }
 
 /// Cuts text that arrives in pieces (a reply being written) into finished

@@ -1,6 +1,9 @@
-//! Rate and pitch for a voice that has no such controls of its own: WSOLA
-//! (overlap-add of 40 ms Hann frames, each shifted by up to ±10 ms to the
-//! offset that best continues the previous frame) stretches time without
+//! Rate and pitch for a voice that has no such controls of its own (the
+//! cloned voice), and pitch for Piper's (whose own length control is not
+//! exact: it rounds each phoneme up to whole frames, so speech asked to be
+//! 0.79× as long came out ≈ 0.9× as long, and a lowered voice spoke slower).
+//! WSOLA (overlap-add of 40 ms Hann frames, each shifted by up to ±10 ms to
+//! the offset that best continues the previous frame) stretches time without
 //! changing pitch, then a resampling (rubato, through [`crate::Audio`]) moves
 //! pitch and time together. Stretching by `f / rate` and resampling by `f`
 //! gives the duration `1 / rate` at the pitch `f = 2^(semitones / 12)`.
