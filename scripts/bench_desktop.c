@@ -186,7 +186,12 @@ int main(int argc, char **argv) {
     int blocks = bw * bh, tolerance = blocks / 200;
     double first_change = -1, first_paint = -1;
     const uint8_t *settled = kept ? frames[kept - 1].px : empty;
+    /* BENCH_DESKTOP_FRAMES=1: every frame kept, with how far it is from the settled one (to stderr). */
+    int trace = getenv("BENCH_DESKTOP_FRAMES") != NULL;
     for (int i = 0; i < kept; i++) {
+        if (trace)
+            fprintf(stderr, "frame %.4f s: %d blocks from the settled frame\n", frames[i].t - spawned,
+                    differing(frames[i].px, settled));
         if (first_change < 0 && differing(frames[i].px, empty) > 0) first_change = frames[i].t - spawned;
         if (first_paint < 0 && differing(frames[i].px, settled) <= tolerance) first_paint = frames[i].t - spawned;
     }

@@ -126,6 +126,23 @@ fn typescript() -> specta_typescript::Typescript {
         .header("// Generated from src-tauri by `cargo test -p familiar-desktop` (UPDATE_BINDINGS=1 rewrites it). Do not edit.\n")
 }
 
+/// What the first screen shows, handed to the page before its scripts run
+/// (`window.__FAMILIAR_BOOT__`): WebKitGTK delivers IPC replies only once the
+/// page has loaded, so the Library would otherwise paint twice, the second
+/// time a frame or two later. The screen still asks the core right after.
+async fn boot_script(studio: &familiar::api::Studio) -> String {
+    let agents = familiar::api::editor::agent_cards(studio, false).await.ok();
+    let boot = serde_json::json!({ "agents": agents });
+    format!("window.__FAMILIAR_BOOT__ = {boot};")
+}
+
+/// The main window of `tauri.conf.json` (`"create": false` there), with the boot script.
+fn open_main_window(app: &tauri::App, boot: &str) -> tauri::Result<()> {
+    let config = app.config().app.windows.iter().find(|w| w.label == "main").cloned().unwrap_or_default();
+    tauri::WebviewWindowBuilder::from_config(app, &config)?.initialization_script(boot).build()?;
+    Ok(())
+}
+
 /// Opens the studio and runs the app until its window closes.
 pub fn run() {
     let builder = specta_builder();
@@ -136,7 +153,9 @@ pub fn run() {
             builder.mount_events(app);
             match tauri::async_runtime::block_on(familiar::api::Studio::open_default()) {
                 Ok(studio) => {
+                    let boot = tauri::async_runtime::block_on(boot_script(&studio));
                     tauri::Manager::manage(app, AppState::new(studio));
+                    open_main_window(app, &boot)?;
                     Ok(())
                 }
                 Err(e) => {

@@ -72,6 +72,21 @@ describe('the library', () => {
     expect(screen.getByText('2 agents')).toBeInTheDocument();
   });
 
+  it('shows the agents the shell handed the page at once, then what the core says', async () => {
+    window.__FAMILIAR_BOOT__ = { agents: [ada] };
+    let answer: (value: Awaited<ReturnType<typeof commands.listAgents>>) => void = () => {};
+    vi.mocked(commands.listAgents).mockReturnValueOnce(new Promise((resolve) => (answer = resolve)));
+    setup();
+    // Painted with the boot data, before the core has answered.
+    expect(screen.getAllByTestId('agent-card')).toHaveLength(1);
+    expect(screen.getByText('1 agent')).toBeInTheDocument();
+    answer(ok([lena, ada]));
+    await waitFor(() => expect(screen.getAllByTestId('agent-card')).toHaveLength(2));
+    // Taken once: a Library opened later asks the core.
+    expect(window.__FAMILIAR_BOOT__).toEqual({});
+    delete window.__FAMILIAR_BOOT__;
+  });
+
   it('searches names, tags and summaries', async () => {
     setup();
     await screen.findAllByTestId('agent-card');
