@@ -292,7 +292,9 @@ impl Listener {
 }
 
 /// The speech-to-text thread: owns the model, answers requests in order.
-type SttRequest = (Audio, tokio::sync::oneshot::Sender<Result<String>>);
+/// A request says whether its audio is a partial utterance (decoded once,
+/// never again with the full window: the final transcript replaces it).
+type SttRequest = (Audio, bool, tokio::sync::oneshot::Sender<Result<String>>);
 
 fn start_stt(model: std::path::PathBuf, threads: Option<usize>) -> Result<mpsc::Sender<SttRequest>> {
     let (tx, rx) = mpsc::channel::<SttRequest>();
@@ -310,8 +312,8 @@ fn start_stt(model: std::path::PathBuf, threads: Option<usize>) -> Result<mpsc::
                     return;
                 }
             };
-            let options = SttOptions { threads, ..Default::default() };
-            for (audio, reply) in rx {
+            for (audio, partial, reply) in rx {
+                let options = SttOptions { threads, partial, ..Default::default() };
                 let text = audio
                     .resampled(stt::SAMPLE_RATE)
                     .map_err(Error::from)
@@ -511,7 +513,7 @@ pub async fn talk_live(
                             let (stt, busy, tx) = (stt.clone(), partial_busy.clone(), partial_tx.clone());
                             tokio::spawn(async move {
                                 let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
-                                if stt.send((audio, reply_tx)).is_ok()
+                                if stt.send((audio, true, reply_tx)).is_ok()
                                     && let Ok(Ok(text)) = reply_rx.await
                                 {
                                     let _ = tx.send(text);
@@ -535,7 +537,7 @@ pub async fn talk_live(
                         let speech_s = audio.seconds();
                         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
                         let stopped = || Error::Invalid("speech to text stopped".into());
-                        stt.send((audio, reply_tx)).map_err(|_| stopped())?;
+                        stt.send((audio, false, reply_tx)).map_err(|_| stopped())?;
                         let text = reply_rx.await.map_err(|_| stopped())??;
                         let heard_at = Instant::now();
                         let trimmed = text.trim();

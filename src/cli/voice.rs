@@ -159,7 +159,7 @@ pub async fn voice_command(j: bool, threads: Option<usize>, command: VoiceComman
     match command {
         VoiceCommand::Transcribe { file, language, timestamps } => {
             let studio = Studio::open_default().await?;
-            let options = familiar_voice::SttOptions { language, threads, timestamps };
+            let options = familiar_voice::SttOptions { language, threads, timestamps, partial: false };
             let transcript = api::voice::transcribe_file(&studio, &file, options).await?;
             if j {
                 print_json(&transcript);

@@ -13,7 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let transcriber = Transcriber::load(std::path::Path::new(&args[1]))?;
     let timestamps = args[4] == "timestamps";
-    let options = SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?), timestamps };
+    let options =
+        SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?), timestamps, partial: false };
     let runs: usize = args[3].parse()?;
     for file in &args[5..] {
         let mut seconds = Vec::new();

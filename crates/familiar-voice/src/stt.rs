@@ -33,6 +33,10 @@ pub struct SttOptions {
     /// Segments with their own times. Without, each piece of audio is one
     /// segment and decoding is ≈ 1.7× faster (no timestamp tokens to write).
     pub timestamps: bool,
+    /// A partial utterance (a transcript shown while the user speaks): decoded
+    /// once, never again with the full window when it loops (audio cut off
+    /// mid-word loops easily, and the final transcript replaces it anyway).
+    pub partial: bool,
 }
 
 /// A piece of the transcript with its time span.
@@ -106,7 +110,7 @@ impl Transcriber {
         // 50 encoder frames a second, plus a margin; multiples of 64 keep the matrices aligned.
         let frames = (((seconds * 50.0) as u32 + 128).div_ceil(64) * 64).min(FULL_CONTEXT);
         let segments = self.decode(samples, options, frames)?;
-        if frames < FULL_CONTEXT && segments.iter().any(|s| loops(&s.text)) {
+        if !options.partial && frames < FULL_CONTEXT && segments.iter().any(|s| loops(&s.text)) {
             return self.decode(samples, options, FULL_CONTEXT);
         }
         Ok(segments)

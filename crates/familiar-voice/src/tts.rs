@@ -208,19 +208,36 @@ impl Voice for Piper {
 
 /// Cuts text that arrives in pieces (a reply being written) into finished
 /// sentences, so each can be spoken while the rest is still being written.
+/// The first piece of a reply may be its first clause (ended by a comma,
+/// semicolon or colon after at least [`FIRST_CLAUSE_WORDS`] words): the voice
+/// starts without waiting for the whole first sentence to be written.
 #[derive(Debug, Default)]
 pub struct SentenceCutter {
     pending: String,
+    /// Whether a piece has been given out (only the first may be a clause).
+    started: bool,
 }
 
+/// The fewest words a first clause is spoken on its own with.
+pub const FIRST_CLAUSE_WORDS: usize = 2;
+
 impl SentenceCutter {
-    /// Adds a piece; returns the sentences it finished.
+    /// Adds a piece; returns the sentences (or first clause) it finished.
     pub fn push(&mut self, piece: &str) -> Vec<String> {
         self.pending.push_str(piece);
-        let mut done = sentences(&self.pending);
+        let mut done = Vec::new();
+        if !self.started
+            && let Some(end) = first_clause_end(&self.pending)
+        {
+            done.push(self.pending[..end].trim().to_owned());
+            self.pending = self.pending[end..].to_owned();
+        }
+        let mut finished = sentences(&self.pending);
         let ended = self.pending.trim_end().ends_with(['.', '!', '?', '\n']);
-        let tail = if ended { None } else { done.pop() };
+        let tail = if ended { None } else { finished.pop() };
         self.pending = tail.unwrap_or_default();
+        done.extend(finished);
+        self.started |= !done.is_empty();
         done
     }
 
@@ -229,6 +246,26 @@ impl SentenceCutter {
         let rest = std::mem::take(&mut self.pending);
         (!rest.trim().is_empty()).then_some(rest)
     }
+}
+
+/// Where the first clause of `text` ends (just after its mark), when it ends
+/// before the first sentence does and has enough words.
+fn first_clause_end(text: &str) -> Option<usize> {
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let followed_by_space = chars.peek().is_some_and(|(_, n)| n.is_whitespace());
+        if !followed_by_space {
+            continue;
+        }
+        if ".!?\n".contains(c) {
+            return None;
+        }
+        if ",;:".contains(c) {
+            let end = at + c.len_utf8();
+            return (text[..end].split_whitespace().count() >= FIRST_CLAUSE_WORDS).then_some(end);
+        }
+    }
+    None
 }
 
 /// Sentences, each ending with its own punctuation.
@@ -422,6 +459,29 @@ mod tests {
         assert_eq!(cutter.push("? I am"), ["How are you?"]);
         assert_eq!(cutter.finish().as_deref(), Some("I am"));
         assert_eq!(cutter.finish(), None);
+    }
+
+    #[test]
+    fn the_first_clause_of_a_reply_is_spoken_without_waiting_for_its_sentence() {
+        let mut cutter = SentenceCutter::default();
+        assert!(cutter.push("To export").is_empty());
+        assert_eq!(cutter.push(" your notes, open"), ["To export your notes,"]);
+        // Later clauses wait for their sentence.
+        assert!(cutter.push(" the File menu, then").is_empty());
+        assert_eq!(cutter.push(" Export. Done"), ["open the File menu, then Export."]);
+        assert_eq!(cutter.finish().as_deref(), Some("Done"));
+        // A clause of two words is enough ("I'm Orbit, …"); one word, a number's comma, or a
+        // sentence that ends first: sentences only.
+        let mut two = SentenceCutter::default();
+        assert_eq!(two.push("I'm Orbit, the"), ["I'm Orbit,"]);
+        let mut short = SentenceCutter::default();
+        assert!(short.push("Yes, of course").is_empty());
+        assert_eq!(short.push(". Next"), ["Yes, of course."]);
+        let mut number = SentenceCutter::default();
+        assert!(number.push("It costs 1,000 coins").is_empty());
+        let mut sentence = SentenceCutter::default();
+        assert_eq!(sentence.push("Hi there. Well, you see"), ["Hi there."]);
+        assert!(sentence.push(", it works").is_empty());
     }
 
     #[test]
