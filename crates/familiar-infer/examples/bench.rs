@@ -2,7 +2,8 @@
 //! the way llama-bench does: a prompt of `pp` tokens, then `tg` generated tokens
 //! greedily, one warm-up and `runs` measured runs. Prints JSON.
 //!
-//! `cargo run --release -p familiar-infer --example bench -- MODEL.gguf [threads] [pp] [tg] [runs]`
+//! `cargo run --release -p familiar-infer --example bench -- MODEL.gguf [threads] [pp] [tg] [runs] [cpu]`
+//! (`cpu` keeps a GPU build on the CPU).
 
 use std::time::Instant;
 
@@ -20,8 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pp: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(512);
     let tg: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(128);
     let runs: usize = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(5);
-    let engine =
-        Engine::load(std::path::Path::new(path), EngineOptions { threads: Some(threads), ..Default::default() })?;
+    let cpu_only = args.get(6).is_some_and(|s| s == "cpu");
+    let engine = Engine::load(std::path::Path::new(path), EngineOptions { threads: Some(threads), cpu_only })?;
     // A prompt of pp distinct-ish ordinary tokens (as llama-bench, content does not matter).
     let text = "The quick brown fox jumps over the lazy dog while the cat sleeps in the sun. ".repeat(pp / 8 + 1);
     let mut prompt = engine.tokenizer.encode(&text, false, false);
@@ -76,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         serde_json::json!({
-            "threads": threads, "pp": pp, "tg": tg, "runs": runs,
+            "device": engine.info.device, "threads": threads, "pp": pp, "tg": tg, "runs": runs,
             "pp_tok_s": median(pp_rates.clone()), "pp_spread": spread(&pp_rates),
             "tg_tok_s": median(tg_rates.clone()), "tg_spread": spread(&tg_rates),
             "ttft_prompt_tokens": second_prompt.len(), "ttft_turn2_warm_ms": warm.first_token_ms,

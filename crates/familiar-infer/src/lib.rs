@@ -10,6 +10,7 @@ pub mod embed;
 pub mod engine;
 mod gemm;
 mod gguf_check;
+pub mod gpu;
 pub mod llama;
 pub mod model;
 pub mod sampling;
@@ -19,6 +20,7 @@ pub mod vector;
 
 pub use embed::{Embedder, EmbeddingEngine};
 pub use engine::{CancelToken, Completion, Engine, EngineOptions, Event, GenerateRequest, StopReason};
+pub use gpu::{GpuInfo, gpu_info, gpu_memory_needed};
 pub use model::{Arch, ModelInfo};
 pub use sampling::SamplingParams;
 pub use template::{ChatTemplate, Message};

@@ -39,9 +39,13 @@ struct Layer {
     /// Which rotary table the layer uses, and its sliding window (Gemma 3's local layers).
     rope: usize,
     window: Option<usize>,
-    /// Keys and values so far, position-major: `[positions][kv_heads × head_dim]`.
+    /// Keys and values so far, position-major: `[positions][kv_heads × head_dim]`
+    /// (on the CPU, where the plain-Rust decode step reads them).
     keys: Vec<f32>,
     values: Vec<f32>,
+    /// On a GPU the cache stays on the device: keys and values as
+    /// `[1, kv_heads, positions, head_dim]`.
+    device_kv: Option<(Tensor, Tensor)>,
     /// The norms' weights and q/k/v biases as plain vectors, for the decode step.
     plain: Option<PlainLayer>,
 }
@@ -346,6 +350,7 @@ impl LlamaModel {
                 window: None,
                 keys: Vec::new(),
                 values: Vec::new(),
+                device_kv: None,
                 plain: None,
             });
         }
@@ -458,6 +463,7 @@ impl LlamaModel {
                 window: if local { window } else { None },
                 keys: Vec::new(),
                 values: Vec::new(),
+                device_kv: None,
                 plain: None,
             });
         }
@@ -536,6 +542,11 @@ impl LlamaModel {
         for layer in &mut self.layers {
             layer.keys.truncate(len * width);
             layer.values.truncate(len * width);
+            layer.device_kv = match layer.device_kv.take() {
+                Some((k, v)) if len > 0 && k.dim(2)? > len => Some((k.narrow(2, 0, len)?, v.narrow(2, 0, len)?)),
+                Some(_) if len == 0 => None,
+                kept => kept,
+            };
         }
         Ok(())
     }
@@ -628,6 +639,32 @@ impl LlamaModel {
         Ok(self.output.matvec(&h))
     }
 
+    /// Appends a layer's new keys and values (`[1, kv_heads, seq, head_dim]`)
+    /// to its cache and returns the whole cache, `total` positions, as tensors
+    /// of the same shape. On the CPU the cache is the position-major vectors the
+    /// decode step reads; on a GPU it stays on the device.
+    fn append_kv(&mut self, i: usize, k: Tensor, v: Tensor, total: usize) -> Result<(Tensor, Tensor)> {
+        let (kv_heads, hd) = (self.kv_heads, self.head_dim);
+        let layer = &mut self.layers[i];
+        if !self.device.is_cpu() {
+            let (k, v) = (k.contiguous()?, v.contiguous()?);
+            let (k, v) = match layer.device_kv.take() {
+                Some((old_k, old_v)) => (Tensor::cat(&[&old_k, &k], 2)?, Tensor::cat(&[&old_v, &v], 2)?),
+                None => (k, v),
+            };
+            layer.device_kv = Some((k.clone(), v.clone()));
+            return Ok((k, v));
+        }
+        let to_rows = |t: &Tensor| -> Result<Vec<f32>> { t.squeeze(0)?.transpose(0, 1)?.flatten_all()?.to_vec1() };
+        layer.keys.extend_from_slice(&to_rows(&k)?);
+        layer.values.extend_from_slice(&to_rows(&v)?);
+        debug_assert_eq!(layer.keys.len(), total * kv_heads * hd);
+        let from_rows = |rows: &[f32]| -> Result<Tensor> {
+            Tensor::from_slice(rows, (total, kv_heads, hd), &self.device)?.transpose(0, 1)?.unsqueeze(0)
+        };
+        Ok((from_rows(&layer.keys)?, from_rows(&layer.values)?))
+    }
+
     fn rope(&self, x: &Tensor, table: usize, pos: usize, seq: usize) -> Result<Tensor> {
         let (cos, sin) = &self.ropes[table];
         let cos = cos.narrow(0, pos, seq)?;
@@ -658,7 +695,7 @@ impl LlamaModel {
         }
         // Causal masks, one per window size in use (Gemma 3's local layers see
         // only the last `window` positions).
-        let mut masks: Vec<(Option<usize>, Tensor)> = Vec::new();
+        let mut masks: Vec<(Option<usize>, Option<Tensor>)> = Vec::new();
         for window in self.layers.iter().map(|l| l.window) {
             if masks.iter().any(|(w, _)| *w == window) {
                 continue;
@@ -671,7 +708,13 @@ impl LlamaModel {
                     })
                 })
                 .collect();
-            masks.push((window, Tensor::from_slice(&m, (seq, pos + seq), &self.device)?));
+            // One new token that sees every position needs no mask.
+            let mask = if m.iter().any(|v| v.is_infinite()) {
+                Some(Tensor::from_slice(&m, (seq, pos + seq), &self.device)?)
+            } else {
+                None
+            };
+            masks.push((window, mask));
         }
         let (heads, kv_heads, hd) = (self.heads, self.kv_heads, self.head_dim);
         for i in 0..self.layers.len() {
@@ -693,26 +736,16 @@ impl LlamaModel {
             let v = add(layer.v.forward(&h)?, &layer.v_bias)?.reshape((1, seq, kv_heads, hd))?.transpose(1, 2)?;
             let q = self.rope(&q, layer.rope, pos, seq)?;
             let k = self.rope(&k, layer.rope, pos, seq)?;
-            // Append to the position-major cache, then attend over all of it.
-            let width = kv_heads * hd;
-            let to_rows = |t: &Tensor| -> Result<Vec<f32>> { t.squeeze(0)?.transpose(0, 1)?.flatten_all()?.to_vec1() };
-            let (k_new, v_new) = (to_rows(&k)?, to_rows(&v)?);
-            self.layers[i].keys.extend_from_slice(&k_new);
-            self.layers[i].values.extend_from_slice(&v_new);
-            let total = pos + seq;
+            // Append to the cache, then attend over all of it.
+            let (k, v) = self.append_kv(i, k, v, pos + seq)?;
             let layer = &self.layers[i];
-            let from_rows = |rows: &[f32]| -> Result<Tensor> {
-                Tensor::from_slice(rows, (total, kv_heads, hd), &self.device)?.transpose(0, 1)?.unsqueeze(0)
-            };
-            debug_assert_eq!(layer.keys.len(), total * width);
-            let (k, v) = (from_rows(&layer.keys)?, from_rows(&layer.values)?);
             let rep = heads / kv_heads;
             let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
             let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;
             let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
             let scores = match masks.iter().find(|(w, _)| *w == layer.window) {
-                Some((_, m)) => scores.broadcast_add(m)?,
-                None => scores,
+                Some((_, Some(m))) => scores.broadcast_add(m)?,
+                _ => scores,
             };
             let attn = candle_nn::ops::softmax_last_dim(&scores)?.matmul(&v)?;
             let attn = attn.transpose(1, 2)?.reshape((1, seq, heads * hd))?;

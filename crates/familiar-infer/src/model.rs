@@ -70,6 +70,16 @@ pub struct ModelInfo {
     /// Whether the chat template is the model's own (else ChatML).
     pub own_template: bool,
     pub file_bytes: u64,
+    /// Where it runs: `cpu`, `cuda:0`, `metal:0`.
+    pub device: String,
+}
+
+fn device_name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".into(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
 }
 
 /// A model loaded on a device, with its tokenizer and chat template.
@@ -177,6 +187,7 @@ impl Model {
             vocab_size: tokenizer.vocab_size(),
             own_template: template.from_model,
             file_bytes,
+            device: device_name(device),
         };
         Ok((Model { weights: Weights::Llama(weights), device: device.clone(), info }, tokenizer, template))
     }
@@ -224,6 +235,7 @@ impl Model {
             vocab_size: tokenizer.vocab_size(),
             own_template: template.from_model,
             file_bytes,
+            device: device_name(device),
         };
         Ok((Model { weights, device: device.clone(), info }, tokenizer, template))
     }
