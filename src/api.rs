@@ -659,6 +659,13 @@ pub async fn list_models(studio: &Studio) -> Result<Vec<InstalledModel>> {
     Ok(models(studio).list().await?)
 }
 
+/// Where an installed model would run on this machine (GPU or CPU), and why
+/// not on the GPU when there is one.
+pub fn model_placement(studio: &Studio, model: &InstalledModel) -> Result<crate::models::Placement> {
+    let path = models(studio).path_of(model);
+    Ok(crate::models::check_fit(&model.id, &path, model.size, studio.engine_options.cpu_only)?)
+}
+
 /// Imports a local GGUF file into the models folder.
 pub async fn import_model(studio: &Studio, path: &Path) -> Result<InstalledModel> {
     if path.is_dir() {
@@ -831,9 +838,13 @@ async fn engine_for(studio: &Studio, model: &InstalledModel) -> Result<Arc<Engin
         return Ok(engine.clone());
     }
     *slot = None;
-    crate::models::check_fit(&model.id, model.size)?;
     let path = models(studio).path_of(model);
-    let options = studio.engine_options.clone();
+    let mut options = studio.engine_options.clone();
+    if let crate::models::Placement::Cpu { .. } =
+        crate::models::check_fit(&model.id, &path, model.size, options.cpu_only)?
+    {
+        options.cpu_only = true;
+    }
     let engine = tokio::task::spawn_blocking(move || Engine::load(&path, options))
         .await
         .map_err(|e| Error::Invalid(format!("the model loader stopped unexpectedly: {e}")))??;

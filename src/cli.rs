@@ -986,9 +986,24 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                     "No models installed. Run scripts/fetch-models.sh then `familiar setup`, or `familiar models pull <repo> <file>`."
                 );
             } else {
-                println!("{:<36} {:<8} {:>9}  SOURCE", "ID", "ARCH", "SIZE");
+                println!("{:<36} {:<8} {:>9}  {:<8} SOURCE", "ID", "ARCH", "SIZE", "RUNS ON");
+                let mut notes = Vec::new();
                 for m in &models {
-                    println!("{:<36} {:<8} {:>6} MB  {}", m.id, m.arch, m.size >> 20, m.source);
+                    let runs_on = match api::model_placement(studio, m) {
+                        Ok(crate::models::Placement::Gpu) => "GPU",
+                        Ok(crate::models::Placement::Cpu { note }) => {
+                            notes.extend(note);
+                            "CPU"
+                        }
+                        Err(e) => {
+                            notes.push(e.to_string());
+                            "-"
+                        }
+                    };
+                    println!("{:<36} {:<8} {:>6} MB  {:<8} {}", m.id, m.arch, m.size >> 20, runs_on, m.source);
+                }
+                for note in notes {
+                    println!("note: {note}");
                 }
             }
         }
@@ -1003,6 +1018,7 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                         "repo": f.repo, "path": f.path, "size_mb": f.approx_bytes >> 20,
                     })).collect::<Vec<_>>(),
                     "available_memory": available,
+                    "gpu": familiar_infer::gpu_info(),
                 }));
             } else {
                 println!(

@@ -1019,17 +1019,64 @@ pub fn needed_memory(file_bytes: u64) -> u64 {
     weights + (128 << 20)
 }
 
-/// Refuses to load a model that would not fit in memory.
-pub fn check_fit(name: &str, file_bytes: u64) -> Result<(), ModelError> {
+/// Where a model runs, decided before it is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "device", rename_all = "snake_case")]
+pub enum Placement {
+    /// On the GPU, which has room for it.
+    Gpu,
+    /// On the CPU; `note` says why not on the GPU when the machine has one.
+    Cpu { note: Option<String> },
+}
+
+/// Where `model` runs: on the GPU when there is one with room for it
+/// (`gpu_needed` bytes), else on the CPU when the RAM has room; an error when
+/// neither has. Unknown memory counts as room.
+pub fn place(
+    model: &str,
+    file_bytes: u64,
+    gpu: Option<(&familiar_infer::GpuInfo, u64)>,
+    ram_available: Option<u64>,
+) -> Result<Placement, ModelError> {
+    let note = match gpu {
+        Some((info, needed)) if needed <= info.free_bytes => return Ok(Placement::Gpu),
+        Some((info, needed)) => Some(format!(
+            "{model} needs about {} MB of GPU memory but {} has {} MB free, so it runs on the CPU; close programs that use the GPU or choose a smaller quantization to run it there",
+            needed >> 20,
+            info.name,
+            info.free_bytes >> 20
+        )),
+        None => None,
+    };
     let needed = needed_memory(file_bytes);
-    match available_memory() {
+    match ram_available {
         Some(available) if available < needed => Err(ModelError::DoesNotFit {
-            model: name.to_owned(),
+            model: model.to_owned(),
             needed_mb: needed >> 20,
             available_mb: available >> 20,
         }),
-        _ => Ok(()),
+        _ => Ok(Placement::Cpu { note }),
     }
+}
+
+/// Checks that the model at `path` fits this machine before loading it, and
+/// says where it runs (`cpu_only` keeps it off the GPU).
+pub fn check_fit(model: &str, path: &Path, file_bytes: u64, cpu_only: bool) -> Result<Placement, ModelError> {
+    let gpu = if cpu_only { None } else { familiar_infer::gpu_info() };
+    let gpu = match gpu {
+        Some(info) => Some((info, gpu_memory_needed(path, file_bytes)?)),
+        None => None,
+    };
+    place(model, file_bytes, gpu.as_ref().map(|(info, needed)| (info, *needed)), available_memory())
+}
+
+/// GPU memory a model takes: from the GGUF header, or for a safetensors
+/// folder its size plus a fifth for cache and buffers.
+fn gpu_memory_needed(path: &Path, file_bytes: u64) -> Result<u64, ModelError> {
+    if path.is_dir() {
+        return Ok(file_bytes + file_bytes / 5 + (384 << 20));
+    }
+    Ok(familiar_infer::gpu_memory_needed(path)?)
 }
 
 /// The bundled embedding model's folder in the machine's model cache.
@@ -1078,6 +1125,35 @@ pub fn bundled_model_file() -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use super::{ModelError, Placement, place};
+    use familiar_infer::GpuInfo;
+
+    fn gpu(free_mb: u64) -> GpuInfo {
+        GpuInfo { backend: "cuda".into(), name: "Test GPU".into(), total_bytes: 24 << 30, free_bytes: free_mb << 20 }
+    }
+
+    #[test]
+    fn a_model_runs_on_the_gpu_when_it_has_room() {
+        assert_eq!(place("m", 100 << 20, Some((&gpu(2048), 1 << 30)), Some(64 << 30)).unwrap(), Placement::Gpu);
+    }
+
+    #[test]
+    fn a_model_too_big_for_the_gpu_runs_on_the_cpu_and_says_why() {
+        let placed = place("big", 100 << 20, Some((&gpu(512), 1 << 30)), Some(64 << 30)).unwrap();
+        let Placement::Cpu { note: Some(note) } = placed else {
+            panic!("expected the CPU with a note, got {placed:?}")
+        };
+        assert!(note.contains("big needs about 1024 MB of GPU memory but Test GPU has 512 MB free"), "{note}");
+    }
+
+    #[test]
+    fn without_a_gpu_only_the_ram_counts() {
+        assert_eq!(place("m", 100 << 20, None, Some(64 << 30)).unwrap(), Placement::Cpu { note: None });
+        assert_eq!(place("m", 100 << 20, None, None).unwrap(), Placement::Cpu { note: None });
+        let err = place("m", 100 << 20, Some((&gpu(10), 1 << 30)), Some(10 << 20)).unwrap_err();
+        assert!(matches!(err, ModelError::DoesNotFit { available_mb: 10, .. }), "{err}");
+    }
+
     #[test]
     fn ids_come_from_file_names() {
         assert_eq!(super::model_id("SmolLM2-135M-Instruct.Q4_1.gguf"), "smollm2-135m-instruct-q4_1");

@@ -120,6 +120,9 @@ async fn local_ggufs_import_and_anything_else_is_refused() {
     let (dir, studio) = studio().await;
     let model = api::import_model(&studio, &bundled_model()).await.unwrap();
     assert_eq!(model.id, "smollm2-135m-instruct-q4_1");
+    // Without a GPU backend in the build it runs on the CPU, with nothing to explain.
+    #[cfg(not(feature = "cuda"))]
+    assert_eq!(api::model_placement(&studio, &model).unwrap(), familiar::models::Placement::Cpu { note: None });
     let fake = write(dir.path(), "fake.gguf", b"GGUF but not really");
     let err = api::import_model(&studio, &fake).await.unwrap_err();
     assert_eq!(err.code(), api::ErrorCode::ModelFailed);

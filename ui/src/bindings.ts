@@ -517,6 +517,17 @@ export type FileOutcome = {
 	error: string | null,
 };
 
+/**  A GPU and its memory. */
+export type GpuSummary = {
+	/**  The device's name, e.g. "NVIDIA GeForce RTX 4090". */
+	name: string,
+	/**  The backend the build uses: `cuda`. */
+	backend: string,
+	/**  Memory in all and free now, in megabytes. */
+	total_mb: number,
+	free_mb: number,
+};
+
 /**  One search result. */
 export type Hit = {
 	base: string,
@@ -925,8 +936,11 @@ export type SystemInfo = {
 	cores: number,
 	/**  Memory available now, in megabytes. */
 	available_mb: number | null,
-	/**  GPU support in this build (`cuda`, `metal`), or none. */
-	gpu: string | null,
+	/**
+	 *  The GPU models run on, or none (a build without a GPU backend, or a
+	 *  machine without the device).
+	 */
+	gpu: GpuSummary | null,
 };
 
 /**  What the user does in a live talk. */

@@ -52,8 +52,21 @@ pub struct SystemInfo {
     pub cores: u32,
     /// Memory available now, in megabytes.
     pub available_mb: Option<u32>,
-    /// GPU support in this build (`cuda`, `metal`), or none.
-    pub gpu: Option<String>,
+    /// The GPU models run on, or none (a build without a GPU backend, or a
+    /// machine without the device).
+    pub gpu: Option<GpuSummary>,
+}
+
+/// A GPU and its memory.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct GpuSummary {
+    /// The device's name, e.g. "NVIDIA GeForce RTX 4090".
+    pub name: String,
+    /// The backend the build uses: `cuda`.
+    pub backend: String,
+    /// Memory in all and free now, in megabytes.
+    pub total_mb: u32,
+    pub free_mb: u32,
 }
 
 /// What can be pulled.
@@ -105,7 +118,12 @@ pub fn model_catalog() -> Catalog {
             cpu: cpu_name(),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()) as u32,
             available_mb: available.map(|a| (a >> 20) as u32),
-            gpu: if cfg!(feature = "cuda") { Some("cuda".into()) } else { None },
+            gpu: familiar_infer::gpu_info().map(|g| GpuSummary {
+                name: g.name,
+                backend: g.backend,
+                total_mb: (g.total_bytes >> 20) as u32,
+                free_mb: (g.free_bytes >> 20) as u32,
+            }),
         },
     }
 }

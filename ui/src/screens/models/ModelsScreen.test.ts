@@ -133,6 +133,19 @@ describe('the models screen', () => {
     expect(screen.getByRole('tab', { name: 'Chat (1 installed)' })).toHaveAttribute('aria-selected', 'true');
   });
 
+  it('names the GPU models run on, with its memory', async () => {
+    cmd.modelCatalog.mockResolvedValue({
+      ...CATALOG,
+      system: {
+        ...CATALOG.system,
+        gpu: { name: 'NVIDIA H200', backend: 'cuda', total_mb: 143_771, free_mb: 143_000 },
+      },
+    });
+    render(ModelsScreen, { props: { downloads: new Downloads() } });
+    const system = await screen.findByTestId('system-info');
+    expect(system).toHaveTextContent('NVIDIA H200 (CUDA), 150 GB free of 151 GB: models that fit run on it');
+  });
+
   it('lists the catalog by kind, says what may not fit, and what is installed', async () => {
     render(ModelsScreen, { props: { downloads: new Downloads() } });
     await screen.findByTestId('system-info');
