@@ -91,6 +91,42 @@ rows = [
     ("prefill pp512 (tok/s)", us["pp_tok_s"], pp_peer),
     ("decode tg128 (tok/s)", us["tg_tok_s"], tg_peer),
 ]
+def gpu_section(folder):
+    """The CUDA build on a GPU: what scripts/gpu-check.sh measured there (no GPU
+    is lent to every run of `make bench`, so its results are kept in `folder`)."""
+    try:
+        gpu = json.load(open(os.path.join(folder, "bench-gpu.json")))
+        cpu = json.load(open(os.path.join(folder, "bench-cpu.json")))
+        peer = json.load(open(os.path.join(folder, "bench-peer.json")))
+        card = open(os.path.join(folder, "gpu.txt")).read().splitlines()[1]
+    except (OSError, ValueError, IndexError):
+        return []
+    rows = [("prefill pp%d (tok/s)" % gpu["pp"], "pp_tok_s"), ("decode tg%d (tok/s)" % gpu["tg"], "tg_tok_s")]
+    out = [
+        "## GPU (CUDA)",
+        "",
+        "Written from `%s/` (scripts/gpu-check.sh on a machine with the GPU; `make bench` keeps the last" % folder,
+        "results). Same GGUF as above, medians of %d runs after a warm-up." % gpu["runs"],
+        "",
+        "- GPU: %s (name, memory, driver)" % card,
+        "- ours: the `cuda` build (`%s`); the same binary on the CPU with %d threads" % (gpu["device"], cpu["threads"]),
+        "- peer: Hugging Face %s on the same GPU and file" % peer["peer"],
+        "",
+        "| metric | Familiar on the GPU | Familiar on the CPU | transformers on the GPU | ratio to transformers |",
+        "|---|---|---|---|---|",
+    ]
+    for name, key in rows:
+        out.append("| %s | %.1f | %.1f | %.1f | %.2f× |" % (name, gpu[key], cpu[key], peer[key], gpu[key] / peer[key]))
+    out += [
+        "",
+        "Time to first token, second turn of the %d-token conversation on the GPU: %.0f ms with the cache"
+        % (gpu["ttft_prompt_tokens"], gpu["ttft_turn2_warm_ms"]),
+        "reused, %.0f ms cold." % gpu["ttft_turn2_cold_ms"],
+        "",
+    ]
+    return out
+
+
 lines = [
     "# Benchmarks",
     "",
@@ -122,6 +158,7 @@ lines += [
     "| llama.cpp, cold | %.0f | 1.00× |" % them["ttft_ms"],
     "",
 ]
+lines += gpu_section("bench/gpu")
 with open("BENCHMARKS.md", "w") as f:
     f.write("\n".join(lines))
 print("\n".join(lines))
