@@ -1020,8 +1020,7 @@ pub fn needed_memory(file_bytes: u64) -> u64 {
 }
 
 /// Where a model runs, decided before it is loaded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "device", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     /// On the GPU, which has room for it.
     Gpu,
@@ -1029,9 +1028,9 @@ pub enum Placement {
     Cpu { note: Option<String> },
 }
 
-/// Where `model` runs: on the GPU when there is one with room for it
-/// (`gpu_needed` bytes), else on the CPU when the RAM has room; an error when
-/// neither has. Unknown memory counts as room.
+/// Where `model` runs: on the GPU when there is one (`gpu`: it, and the bytes
+/// the model needs of it) with room for it, else on the CPU when the RAM has
+/// room; an error when neither has. Unknown memory counts as room.
 pub fn place(
     model: &str,
     file_bytes: u64,
