@@ -9,7 +9,11 @@ use tauri::webview::InvokeRequest;
 use crate::{AppState, bindings, mock_specta_builder};
 
 fn repo_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("src-tauri is in the repository").to_path_buf()
+    // The folder cargo runs the test for, not the one the binary was built in
+    // (a shared target folder serves several checkouts).
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from);
+    dir.parent().expect("src-tauri is in the repository").to_path_buf()
 }
 
 #[test]

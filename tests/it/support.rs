@@ -8,8 +8,10 @@ use familiar::agent::{self, Agent, ExportFormat, ImportOptions, Imported};
 use familiar::api::Studio;
 use serde_json::Value;
 
+/// The checkout cargo runs the tests for, not the one the binary was built in
+/// (a shared target folder serves several checkouts).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {

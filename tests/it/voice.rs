@@ -52,7 +52,7 @@ fn an_utterance_that_sends_the_decoder_round_a_loop_is_transcribed_once() {
     // Cut from a live call as the microphone heard it: with only the audio
     // context it needs, whisper wrote the question three times over.
     let home = home_with_speech_model();
-    let wav = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech/stop-what-time-is-it.wav");
+    let wav = crate::support::root().join("tests/fixtures/speech/stop-what-time-is-it.wav");
     let text = support::ok(home.path(), &["voice", "transcribe", wav.to_str().unwrap()]);
     assert_eq!(text.trim(), "Stop. What time is it?");
 }

@@ -13,8 +13,7 @@ fn minilm() -> std::path::PathBuf {
 }
 
 fn golden() -> Vec<(String, Vec<f32>)> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm-golden.json")).unwrap();
+    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/minilm-golden.json")).unwrap();
     let record: Value = serde_json::from_str(&text).unwrap();
     record["cases"]
         .as_array()
@@ -84,4 +83,11 @@ fn a_folder_without_a_model_is_refused_clearly() {
     std::fs::write(dir.path().join("model.safetensors"), b"garbage").unwrap();
     let e = Embedder::load(dir.path()).err().unwrap().to_string();
     assert!(e.contains("model.safetensors"), "{e}");
+}
+
+/// The folder cargo runs these tests for, not the one the binary was built in
+/// (a shared target folder serves several checkouts).
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

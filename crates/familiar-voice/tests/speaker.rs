@@ -9,7 +9,7 @@
 //! puts it there). The clips are in `tests/fixtures/speaker/`
 //! (`scripts/make-speaker-clips.py`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use familiar_voice::Audio;
@@ -59,7 +59,7 @@ fn encoder() -> &'static SpeakerEncoder {
 }
 
 fn clips_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker")
+    manifest_dir().join("tests/fixtures/speaker")
 }
 
 fn clip(name: &str) -> Audio {
@@ -98,7 +98,7 @@ fn composite(spec: &serde_json::Value) -> Audio {
 }
 
 fn golden() -> Vec<Golden> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/speaker/golden.json");
+    let path = manifest_dir().join("../../tests/fixtures/speaker/golden.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let entry = |name: String, audio: Audio, rate: u32, e: &serde_json::Value| Golden {
         name,
@@ -329,4 +329,11 @@ fn a_damaged_checkpoint_is_a_clear_error_never_a_panic() {
 
     let err = convert_resemblyzer(b"").unwrap_err();
     assert!(matches!(err, SpeakerError::Checkpoint(TorchError::NotTorch)), "{err}");
+}
+
+/// The folder cargo runs these tests for, not the one the binary was built in
+/// (a shared target folder serves several checkouts).
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }
