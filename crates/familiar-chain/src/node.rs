@@ -28,16 +28,23 @@ pub enum NodeError {
 }
 
 /// Where the anvil binary is: `$FAMILIAR_ANVIL`, the npm package in this
-/// source tree, or `anvil` on PATH.
+/// source tree, or `anvil` on PATH. The source tree is the one cargo runs the
+/// tests for (the workspace root or this crate's folder), else the one this
+/// was built in.
 pub fn anvil_binary() -> Result<PathBuf, NodeError> {
     if let Some(path) = std::env::var_os("FAMILIAR_ANVIL") {
         return Ok(PathBuf::from(path));
     }
-    let contracts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/node_modules/@foundry-rs");
-    for platform in ["anvil-linux-amd64", "anvil-linux-arm64", "anvil-darwin-arm64", "anvil-darwin-amd64"] {
-        let candidate = contracts.join(platform).join("bin/anvil");
-        if candidate.is_file() {
-            return Ok(candidate);
+    let running = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let trees = running.iter().flat_map(|dir| [dir.clone(), dir.join("../..")]).chain([built]);
+    for tree in trees {
+        let packages = tree.join("contracts/node_modules/@foundry-rs");
+        for platform in ["anvil-linux-amd64", "anvil-linux-arm64", "anvil-darwin-arm64", "anvil-darwin-amd64"] {
+            let candidate = packages.join(platform).join("bin/anvil");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
         }
     }
     let on_path = std::env::var_os("PATH")
