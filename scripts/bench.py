@@ -158,6 +158,8 @@ lines += [
     "| llama.cpp, cold | %.0f | 1.00× |" % them["ttft_ms"],
     "",
 ]
+if us["pp_tok_s"] < pp_peer:
+    lines += ["Where the prefill gap is (profiled), and what was tried: ARCHITECTURE.md, \"prefill on the CPU\".", ""]
 lines += gpu_section("bench/gpu")
 with open("BENCHMARKS.md", "w") as f:
     f.write("\n".join(lines))
