@@ -659,8 +659,8 @@ pub async fn list_models(studio: &Studio) -> Result<Vec<InstalledModel>> {
     Ok(models(studio).list().await?)
 }
 
-/// Where an installed model would run on this machine (GPU or CPU), and why
-/// not on the GPU when there is one.
+/// Where an installed chat model would run on this machine (GPU or CPU), and
+/// why not on the GPU when there is one.
 pub fn model_placement(studio: &Studio, model: &InstalledModel) -> Result<crate::models::Placement> {
     let path = models(studio).path_of(model);
     Ok(crate::models::check_fit(&model.id, &path, model.size, studio.engine_options.cpu_only)?)

@@ -989,13 +989,16 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                 println!("{:<36} {:<8} {:>9}  {:<8} SOURCE", "ID", "ARCH", "SIZE", "RUNS ON");
                 let mut notes = Vec::new();
                 for m in &models {
-                    let runs_on = match api::model_placement(studio, m) {
-                        Ok(crate::models::Placement::Gpu) => "GPU",
-                        Ok(crate::models::Placement::Cpu { note }) => {
+                    // Only chat models are placed; the others have their own runtimes.
+                    let placement = m.is_chat().then(|| api::model_placement(studio, m));
+                    let runs_on = match placement {
+                        None => "-",
+                        Some(Ok(crate::models::Placement::Gpu)) => "GPU",
+                        Some(Ok(crate::models::Placement::Cpu { note })) => {
                             notes.extend(note);
                             "CPU"
                         }
-                        Err(e) => {
+                        Some(Err(e)) => {
                             notes.push(e.to_string());
                             "-"
                         }

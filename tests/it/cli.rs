@@ -118,6 +118,14 @@ fn setup_installs_the_samples_into_familiar_home() {
     assert_eq!(again["installed"], serde_json::json!([]));
     assert_eq!(again["agents"].as_array().unwrap().len(), 4);
     assert_eq!(again["knowledge"][0]["unchanged"], 1, "the sample knowledge base is not rebuilt");
+    // The chat model is placed by the fit check (the CPU, in a build without a
+    // GPU backend); the embedding model has its own runtime.
+    let models = ok(&h, &["models", "list"]);
+    let row = |id: &str| models.lines().find(|l| l.starts_with(id)).unwrap_or_default().to_owned();
+    assert!(models.lines().next().unwrap_or_default().contains("RUNS ON"), "{models}");
+    #[cfg(not(feature = "cuda"))]
+    assert!(row("smollm2-135m-instruct-q4_1").contains(" CPU "), "{models}");
+    assert!(row("all-minilm-l6-v2").contains(" - "), "{models}");
 }
 
 /// Killing the process at any moment of an import leaves the store whole:
