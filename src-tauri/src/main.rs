@@ -9,7 +9,7 @@ fn main() {
 
 /// On Linux without a GPU render node (a VM, a remote or virtual display),
 /// WebKitGTK would composite the page through software OpenGL, which delays
-/// the first paint by a fifth (≈ 0.57 → 0.45 s under Xvfb on our machines);
+/// the first paint by a third (≈ 0.57 → 0.40 s under Xvfb, BENCHMARKS.md);
 /// painting without compositing is faster there. A user's own setting wins.
 /// WebKit reads only its environment for this, hence the one `set_var`.
 #[allow(unsafe_code)]
