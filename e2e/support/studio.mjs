@@ -46,6 +46,9 @@ function environment(home) {
     GSETTINGS_BACKEND: 'memory',
     NO_AT_BRIDGE: '1',
     GTK_USE_PORTAL: '0',
+    // WebKit's compositing, which the studio turns off where there is no GPU (src-tauri/src/main.rs):
+    // without it WebKitWebDriver's screenshots hung. A setting of our own is kept by the studio.
+    WEBKIT_DISABLE_COMPOSITING_MODE: '0',
   };
 }
 
