@@ -32,6 +32,7 @@ REPLIES = [
     "rain is likely by the evening. Take an umbrella if you plan to walk home late. The weekend should be dry again.",
 ]
 RUNS = 3
+TTS_ROUNDS = 5
 SENTENCES = [
     "I would like to order a large pizza with extra cheese.",
     "The weather today is sunny with a light breeze from the west.",
@@ -86,15 +87,16 @@ def theirs(files, compute_type, mode):
 
 
 def tts_ours():
+    """Per reply: lists of (first audio, total) seconds of RUNS runs after a warm-up, and the audio's length."""
     exe = os.path.join(target, "debug", "examples", "tts_bench")
     out = subprocess.run([exe, voice, ort_lib, str(threads), str(RUNS + 1)] + REPLIES, check=True, capture_output=True,
                          text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return {r["text"]: (statistics.median(r["first_audio_s"][1:]), statistics.median(r["total_s"][1:]), r["audio_s"])
-            for r in rows}
+    return {r["text"]: (list(zip(r["first_audio_s"][1:], r["total_s"][1:])), r["audio_s"]) for r in rows}
 
 
-def tts_theirs():
+def piper_tts():
+    """piper-tts's voice, loaded once, with the same thread count as ours."""
     import onnxruntime
     from piper import PiperVoice
 
@@ -103,19 +105,40 @@ def tts_theirs():
     piper_voice = PiperVoice.load(voice)
     # PiperVoice builds its session with default options; rebuild it with the same thread count as ours.
     piper_voice.session = onnxruntime.InferenceSession(voice, sess_options=options, providers=["CPUExecutionProvider"])
+    return piper_voice
+
+
+def tts_theirs(piper_voice):
+    """As tts_ours, for piper-tts."""
     out = {}
     for text in REPLIES:
-        firsts, totals, samples = [], [], 0
+        times, samples = [], 0
         for _ in range(RUNS + 1):
             start = time.perf_counter()
             first, samples = None, 0
             for chunk in piper_voice.synthesize(text):
                 first = first or time.perf_counter() - start
                 samples += len(chunk.audio_float_array)
-            totals.append(time.perf_counter() - start)
-            firsts.append(first)
-        out[text] = (statistics.median(firsts[1:]), statistics.median(totals[1:]), samples / 22050)
+            times.append((first, time.perf_counter() - start))
+        out[text] = (times[1:], samples / 22050)
     return out
+
+
+def tts_rounds(rounds=TTS_ROUNDS):
+    """Ours and piper-tts alternating round by round (the machine's speed drifts by more than the gap between
+    the two); per reply, the medians over every round of (first audio, total) and the audio's length."""
+    piper_voice = piper_tts()
+    ours, theirs = {t: ([], 0.0) for t in REPLIES}, {t: ([], 0.0) for t in REPLIES}
+    for _ in range(rounds):
+        for pooled, side in ((ours, tts_ours()), (theirs, tts_theirs(piper_voice))):
+            for text, (times, audio_s) in side.items():
+                pooled[text] = (pooled[text][0] + times, audio_s)
+
+    def medians(pooled):
+        return {t: (statistics.median(f for f, _ in times), statistics.median(x for _, x in times), audio_s)
+                for t, (times, audio_s) in pooled.items()}
+
+    return medians(ours), medians(theirs)
 
 
 def round_trip_ours(question):
@@ -206,9 +229,11 @@ def main():
         "",
         "Goal (issue 5): at least 1.0× both. Short clips gain most (each piece encodes only the audio context it needs,",
         "where faster-whisper always encodes a 30 s window); q8_0 matrices made whisper.cpp ≈ 1.4× faster than f16 here.",
-        "Where a ratio is below 1, whisper.cpp's encoder on 2 threads is still slower than CTranslate2's int8 one.",
+        "llamafile's tiled kernels (`GGML_LLAMAFILE`) added 1.08–1.13×. Where a ratio is below 1, whisper.cpp's encoder on",
+        "2 threads is still slower than CTranslate2's int8 one: on long audio half its time is in the attention kernel",
+        "(ARCHITECTURE.md, \"whisper.cpp's CPU kernels\").",
     ]
-    ours_tts, theirs_tts = tts_ours(), tts_theirs()
+    ours_tts, theirs_tts = tts_rounds()
     import piper
 
     lines += [
@@ -217,7 +242,9 @@ def main():
         % "1.32.0",
         "long-lived `espeak-ng` process) against piper-tts %s on the same voice (en_US-joe-medium), %d threads, sentence by sentence;"
         % (getattr(piper, "__version__", "1.3.0"), threads),
-        "first audio = when the first sentence's samples are ready. Ratio = the peer's time / ours.",
+        "first audio = when the first sentence's samples are ready; %d rounds alternating the two, %d runs each after a"
+        % (TTS_ROUNDS, RUNS),
+        "warm-up, medians over all. Ratio = the peer's time / ours.",
         "",
         "| reply | Familiar RTF | piper-tts RTF | ratio | Familiar first audio | piper-tts first audio | ratio |",
         "|---|---|---|---|---|---|---|",
@@ -231,6 +258,9 @@ def main():
         "Goal (issue 5): at least 1.0× piper-tts. Both run the same ONNX graph on the same runtime; piper-tts phonemizes",
         "in-process with its own espeak-ng library, we ask one long-lived `espeak-ng` process a line at a time (linking",
         "the library would bring its GPL into the binary); starting the program once per sentence cost ≈ 10 ms a sentence.",
+        "The program costs ≈ 1.8 ms of CPU a sentence (it synthesizes, unheard, the speech it gives the phonemes of)",
+        "where piper-tts's library call takes ≈ 0.16 ms: ≈ 2–4 % of the time. Asking for the next sentence while this",
+        "one is synthesized was tried: on 2 cores it took the time from ONNX Runtime and made first audio later.",
     ]
     question = os.path.join(tmp, "question.wav")
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", question, QUESTION], check=True)
