@@ -334,10 +334,20 @@ pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
     Ok(join_clauses(&lines, &clauses))
 }
 
+/// How espeak-ng is asked for phonemes: quiet, IPA, at `SPEED`.
+const ESPEAK_ARGS: [&str; 5] = ["-q", "--ipa", "-s", SPEED, "-v"];
+
+/// espeak-ng's speed in words a minute. The program synthesizes the speech it
+/// is asked the phonemes of (unheard): at 400 rather than its default 175 there
+/// is less of it, and a sentence takes ≈ 0.9 ms instead of ≈ 1.8. The phonemes
+/// are the same; above 450 espeak-ng switches to another, slower, speed-up.
+const SPEED: &str = "400";
+
 /// espeak-ng's IPA for `text`, one line per line of output, spaces normalised.
 fn espeak(text: &str, voice: &str) -> Result<Vec<String>, TtsError> {
     let output = Command::new("espeak-ng")
-        .args(["-q", "--ipa", "-v", voice])
+        .args(ESPEAK_ARGS)
+        .arg(voice)
         .arg(text)
         .output()
         .map_err(|e| TtsError::Espeak(e.to_string()))?;
@@ -353,8 +363,11 @@ fn normalise(line: &str) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-/// A line whose IPA ends each request to the long-lived espeak-ng (no clause says it alone).
-const SENTINEL: &str = "zebra quantum harbour seventeen";
+/// A line whose IPA ends each request to the long-lived espeak-ng: phonemes
+/// given as such (`[[…]]`), read back as `xʃx` (`rʃr` in Portuguese), which no
+/// clause gives alone (espeak-ng stresses every word with a vowel and spells
+/// out the rest). Synthesizing it costs ≈ 0.03 ms; four rare words cost 0.6 ms.
+const SENTINEL: &str = "[[xSx]]";
 
 /// A long-lived `espeak-ng` process that reads text a line at a time and
 /// answers each with its IPA at once: what piper-tts gets from linking the
@@ -372,7 +385,8 @@ impl Espeak {
     fn start(voice: &str) -> Result<Espeak, TtsError> {
         use std::process::Stdio;
         let mut child = Command::new("espeak-ng")
-            .args(["-q", "--ipa", "-v", voice])
+            .args(ESPEAK_ARGS)
+            .arg(voice)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -496,6 +510,20 @@ mod tests {
         let p = phonemize("Hello there, my friend.", "en-us").unwrap();
         assert_eq!(p, "həlˈoʊ ðˈɛɹ, maɪ fɹˈɛnd.");
         assert_eq!(phonemize("Well: yes; no!", "en-us").unwrap(), "wˈɛl: jˈɛs; nˈoʊ!");
+    }
+
+    #[test]
+    fn asked_at_our_speed_espeak_gives_the_phonemes_of_its_default_speed() {
+        let text = "It costs $1,234.56 on 3/4/2025, or 12% less.\nDr. Smith lives at 221B Baker St.\n\
+                    I read the book yesterday, and I will read it again tomorrow.\nWow... that's amazing!";
+        let ipa = |args: &[&str]| {
+            let out = Command::new("espeak-ng").args(args).arg(text).output().unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let ours = ipa(&[&ESPEAK_ARGS[..], &["en-us"]].concat());
+        assert!(ours.contains("θˈaʊzənd"), "{ours}");
+        assert_eq!(ours, ipa(&["-q", "--ipa", "-v", "en-us"]));
     }
 
     #[test]
