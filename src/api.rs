@@ -659,11 +659,19 @@ pub async fn list_models(studio: &Studio) -> Result<Vec<InstalledModel>> {
     Ok(models(studio).list().await?)
 }
 
-/// Where an installed chat model would run on this machine (GPU or CPU), and
-/// why not on the GPU when there is one.
-pub fn model_placement(studio: &Studio, model: &InstalledModel) -> Result<crate::models::Placement> {
-    let path = models(studio).path_of(model);
-    Ok(crate::models::check_fit(&model.id, &path, model.size, studio.engine_options.cpu_only)?)
+/// Where each installed chat model would run on this machine (GPU or CPU),
+/// and why not on the GPU when there is one; `None` for the other models
+/// (they have runtimes of their own). The GPU is read once for all of them.
+pub fn model_placements(
+    studio: &Studio,
+    installed: &[InstalledModel],
+) -> Vec<Option<Result<crate::models::Placement>>> {
+    let gpu = if studio.engine_options.cpu_only { None } else { familiar_infer::gpu_info() };
+    let store = models(studio);
+    installed
+        .iter()
+        .map(|m| m.is_chat().then(|| Ok(crate::models::check_fit_on(&m.id, &store.path_of(m), m.size, gpu.as_ref())?)))
+        .collect()
 }
 
 /// Imports a local GGUF file into the models folder.

@@ -988,9 +988,7 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
             } else {
                 println!("{:<36} {:<8} {:>9}  {:<8} SOURCE", "ID", "ARCH", "SIZE", "RUNS ON");
                 let mut notes = Vec::new();
-                for m in &models {
-                    // Only chat models are placed; the others have their own runtimes.
-                    let placement = m.is_chat().then(|| api::model_placement(studio, m));
+                for (m, placement) in models.iter().zip(api::model_placements(studio, &models)) {
                     let runs_on = match placement {
                         None => "-",
                         Some(Ok(crate::models::Placement::Gpu)) => "GPU",

@@ -1062,11 +1062,22 @@ pub fn place(
 /// says where it runs (`cpu_only` keeps it off the GPU).
 pub fn check_fit(model: &str, path: &Path, file_bytes: u64, cpu_only: bool) -> Result<Placement, ModelError> {
     let gpu = if cpu_only { None } else { familiar_infer::gpu_info() };
+    check_fit_on(model, path, file_bytes, gpu.as_ref())
+}
+
+/// As [`check_fit`], with the GPU already read (`None`: none, or kept off it):
+/// a listing reads it once, not once a model (each read opens a CUDA context).
+pub fn check_fit_on(
+    model: &str,
+    path: &Path,
+    file_bytes: u64,
+    gpu: Option<&familiar_infer::GpuInfo>,
+) -> Result<Placement, ModelError> {
     let gpu = match gpu {
         Some(info) => Some((info, gpu_memory_needed(path, file_bytes)?)),
         None => None,
     };
-    place(model, file_bytes, gpu.as_ref().map(|(info, needed)| (info, *needed)), available_memory())
+    place(model, file_bytes, gpu, available_memory())
 }
 
 /// GPU memory a model takes: from the GGUF header, or for a safetensors

@@ -122,7 +122,13 @@ async fn local_ggufs_import_and_anything_else_is_refused() {
     assert_eq!(model.id, "smollm2-135m-instruct-q4_1");
     // Without a GPU backend in the build it runs on the CPU, with nothing to explain.
     #[cfg(not(feature = "cuda"))]
-    assert_eq!(api::model_placement(&studio, &model).unwrap(), familiar::models::Placement::Cpu { note: None });
+    {
+        let placements = api::model_placements(&studio, std::slice::from_ref(&model));
+        assert!(
+            matches!(placements[..], [Some(Ok(familiar::models::Placement::Cpu { note: None }))]),
+            "{placements:?}"
+        );
+    }
     let fake = write(dir.path(), "fake.gguf", b"GGUF but not really");
     let err = api::import_model(&studio, &fake).await.unwrap_err();
     assert_eq!(err.code(), api::ErrorCode::ModelFailed);
