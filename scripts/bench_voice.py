@@ -229,7 +229,9 @@ def main():
         "",
         "Goal (issue 5): at least 1.0× both. Short clips gain most (each piece encodes only the audio context it needs,",
         "where faster-whisper always encodes a 30 s window); q8_0 matrices made whisper.cpp ≈ 1.4× faster than f16 here.",
-        "llamafile's tiled kernels (`GGML_LLAMAFILE`) added 1.08–1.13×. Where a ratio is below 1, whisper.cpp's encoder on",
+        "llamafile's tiled kernels (`GGML_LLAMAFILE`) added 1.08–1.13×; whisper.cpp is built here as in a release (`-O3`,",
+        "`CMAKE_BUILD_TYPE=Release` in .cargo/config.toml: the dev profile's `-O2 -g` build was ≈ 1.25× slower than what",
+        "users run, and was what earlier runs of this benchmark measured). Where a ratio is below 1, whisper.cpp's encoder on",
         "2 threads is still slower than CTranslate2's int8 one: on long audio half its time is in the attention kernel",
         "(ARCHITECTURE.md, \"whisper.cpp's CPU kernels\").",
     ]
