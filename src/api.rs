@@ -666,7 +666,7 @@ pub fn model_placements(
     studio: &Studio,
     installed: &[InstalledModel],
 ) -> Vec<Option<Result<crate::models::Placement>>> {
-    let gpu = if studio.engine_options.cpu_only { None } else { familiar_infer::gpu_info() };
+    let gpu = crate::models::usable_gpu(studio.engine_options.cpu_only);
     let store = models(studio);
     installed
         .iter()

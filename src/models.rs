@@ -1061,8 +1061,12 @@ pub fn place(
 /// Checks that the model at `path` fits this machine before loading it, and
 /// says where it runs (`cpu_only` keeps it off the GPU).
 pub fn check_fit(model: &str, path: &Path, file_bytes: u64, cpu_only: bool) -> Result<Placement, ModelError> {
-    let gpu = if cpu_only { None } else { familiar_infer::gpu_info() };
-    check_fit_on(model, path, file_bytes, gpu.as_ref())
+    check_fit_on(model, path, file_bytes, usable_gpu(cpu_only).as_ref())
+}
+
+/// The GPU models may run on: none when `cpu_only` keeps them off it, or the build has no GPU backend.
+pub fn usable_gpu(cpu_only: bool) -> Option<familiar_infer::GpuInfo> {
+    if cpu_only { None } else { familiar_infer::gpu_info() }
 }
 
 /// As [`check_fit`], with the GPU already read (`None`: none, or kept off it):
