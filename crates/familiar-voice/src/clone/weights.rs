@@ -81,13 +81,11 @@ impl Safetensors {
             let entry = parse_entry(info)
                 .and_then(|(dtype, shape, begin, end)| {
                     if end < begin || end > data_len {
-                        return Err(format!(
-                            "its bytes {begin}..{end} lie outside the {data_len} bytes of data (truncated file?)"
-                        ));
+                        return Err(EntryError::OutOfBounds { begin, end, data_len });
                     }
                     let expected = shape.iter().try_fold(dtype.size_in_bytes() as u64, |n, &d| n.checked_mul(d as u64));
                     if expected != Some(end - begin) {
-                        return Err(format!("{} bytes do not hold a {dtype:?} tensor of shape {shape:?}", end - begin));
+                        return Err(EntryError::Size { len: end - begin, dtype, shape });
                     }
                     Ok(Entry { dtype, shape, start: data_start + begin, len: end - begin })
                 })
@@ -161,28 +159,43 @@ impl Safetensors {
     }
 }
 
-fn parse_entry(info: &serde_json::Value) -> Result<(DType, Vec<usize>, u64, u64), String> {
+/// What is wrong with one tensor's entry in a safetensors header.
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error("no {0}")]
+    Missing(&'static str),
+    #[error("dtype {0} is not a float type the model can use")]
+    Dtype(String),
+    #[error("data_offsets is not a pair")]
+    Offsets,
+    #[error("its bytes {begin}..{end} lie outside the {data_len} bytes of data (truncated file?)")]
+    OutOfBounds { begin: u64, end: u64, data_len: u64 },
+    #[error("{len} bytes do not hold a {dtype:?} tensor of shape {shape:?}")]
+    Size { len: u64, dtype: DType, shape: Vec<usize> },
+}
+
+fn parse_entry(info: &serde_json::Value) -> Result<(DType, Vec<usize>, u64, u64), EntryError> {
     let dtype = match info.get("dtype").and_then(|d| d.as_str()) {
         Some("F32") => DType::F32,
         Some("F16") => DType::F16,
         Some("BF16") => DType::BF16,
         Some("F64") => DType::F64,
-        Some(other) => return Err(format!("dtype {other} is not a float type the model can use")),
-        None => return Err("no dtype".into()),
+        Some(other) => return Err(EntryError::Dtype(other.to_owned())),
+        None => return Err(EntryError::Missing("dtype")),
     };
     let shape = info
         .get("shape")
         .and_then(|s| s.as_array())
         .and_then(|s| s.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
-        .ok_or("no shape")?;
+        .ok_or(EntryError::Missing("shape"))?;
     let offsets = info
         .get("data_offsets")
         .and_then(|o| o.as_array())
         .and_then(|o| o.iter().map(|d| d.as_u64()).collect::<Option<Vec<_>>>())
-        .ok_or("no data_offsets")?;
+        .ok_or(EntryError::Missing("data_offsets"))?;
     match offsets.as_slice() {
         [begin, end] => Ok((dtype, shape, *begin, *end)),
-        _ => Err("data_offsets is not a pair".into()),
+        _ => Err(EntryError::Offsets),
     }
 }
 
