@@ -223,7 +223,7 @@ pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
 pub struct ConsentCheck {
     pub transcript: String,
     pub word_error_rate: f64,
-    /// Challenge words the transcript lacks.
+    /// Challenge words the transcript lacks (neither spelled nor sounding alike).
     pub missing_words: Vec<String>,
     pub similarity: f32,
     pub threshold: f32,
@@ -236,9 +236,21 @@ pub struct ConsentCheck {
 /// and the word error bound still hold).
 const MAY_MISS: usize = 1;
 
+/// How far a challenge word may sound from what was heard and still count as
+/// said: a share of its phonemes (vowels weigh half). Speech recognition
+/// misspells words it heard ("warfall", "Q-Kumber", "Grilla"); in 96 read-outs
+/// by the default voice, the 20 challenge words misspelled sounded 0.0–0.55
+/// from what was heard (all but 5 within 0.3), while the other words of the
+/// list sounded at least 0.33 from any heard run of words.
+const SOUNDS_LIKE: f64 = 0.3;
+
+/// The IPA of each of a list of words, one for one (`None` when no phonemizer
+/// can run: then only spelling counts).
+pub type Phonemes<'a> = &'a dyn Fn(&[String]) -> Option<Vec<String>>;
+
 /// Whether `word` is among `heard`: as a word, or as two heard words run
 /// together ("basket ball"), allowing one letter of difference in eight.
-fn was_said(word: &str, heard: &[String]) -> bool {
+fn was_spelled(word: &str, heard: &[String]) -> bool {
     let close = |w: &str| edit_distance(word, w) <= word.chars().count() / 8;
     heard.iter().any(|h| close(h)) || heard.windows(2).any(|p| close(&format!("{}{}", p[0], p[1])))
 }
@@ -259,12 +271,90 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The challenge words not heard: neither spelled nor, by their phonemes,
+/// sounding like one to three consecutive heard words.
+fn missing_words(challenge: Vec<String>, heard: &[String], phonemes: Phonemes) -> Vec<String> {
+    let missing: Vec<String> = challenge.into_iter().filter(|w| !was_spelled(w, heard)).collect();
+    if missing.is_empty() || heard.is_empty() {
+        return missing;
+    }
+    let asked: Vec<String> = missing.iter().chain(heard).cloned().collect();
+    let Some(ipa) = phonemes(&asked).filter(|ipa| ipa.len() == asked.len()) else {
+        return missing;
+    };
+    let (said, heard_ipa) = ipa.split_at(missing.len());
+    let heard_ipa: Vec<Vec<char>> = heard_ipa.iter().map(|p| sounds(p)).collect();
+    missing
+        .into_iter()
+        .zip(said)
+        .filter(|(_, word)| {
+            let word = sounds(word);
+            !(1..=3).any(|n| heard_ipa.windows(n).any(|run| phoneme_distance(&word, &run.concat()) <= SOUNDS_LIKE))
+        })
+        .map(|(w, _)| w)
+        .collect()
+}
+
+/// The phonemes of an IPA string, without stress, length and spaces.
+fn sounds(ipa: &str) -> Vec<char> {
+    ipa.chars().filter(|c| c.is_alphabetic() && !matches!(c, 'ˈ' | 'ˌ' | 'ː' | 'ˑ')).collect()
+}
+
+fn is_vowel(c: char) -> bool {
+    "aeiouyæɑɒɔəɚɛɜɝɪʊʌɐᵻɘɵɯøɨ".contains(c)
+}
+
+/// What inserting or dropping a phoneme costs: a vowel half a consonant.
+fn weight(c: char) -> f64 {
+    if is_vowel(c) { 0.5 } else { 1.0 }
+}
+
+/// What hearing `b` for `a` costs: vowels for vowels, and consonants that
+/// differ in voicing or little else, half.
+fn substitution(a: char, b: char) -> f64 {
+    const ALIKE: [&str; 9] = ["tdɾ", "sz", "ʃʒ", "θð", "nŋm", "pb", "kɡg", "fv", "ɹɚ"];
+    if a == b {
+        0.0
+    } else if (is_vowel(a) && is_vowel(b)) || ALIKE.iter().any(|p| p.contains(a) && p.contains(b)) {
+        0.5
+    } else {
+        1.0
+    }
+}
+
+/// The weighted edit distance from a word's phonemes to heard ones, over the
+/// word's weight (heard phonemes beyond the word's count against it).
+fn phoneme_distance(word: &[char], heard: &[char]) -> f64 {
+    let (a, b) = (word, heard);
+    let mut row: Vec<f64> = std::iter::once(0.0)
+        .chain(b.iter().scan(0.0, |w, &c| {
+            *w += weight(c);
+            Some(*w)
+        }))
+        .collect();
+    for &ca in a {
+        let mut prev = row[0];
+        row[0] += weight(ca);
+        for j in 1..=b.len() {
+            let next = (row[j] + weight(ca)).min(row[j - 1] + weight(b[j - 1])).min(prev + substitution(ca, b[j - 1]));
+            prev = row[j];
+            row[j] = next;
+        }
+    }
+    let word_weight: f64 = a.iter().map(|&c| weight(c)).sum();
+    match (word_weight == 0.0, b.is_empty()) {
+        (true, true) => 0.0,
+        (true, false) => 1.0,
+        (false, _) => row[b.len()] / word_weight,
+    }
+}
+
 /// Holds a read-out (its transcript, and its fingerprint's similarity to the
-/// reference) against the sentence shown.
-pub fn check_consent(sentence: &str, transcript: &str, similarity: f32) -> ConsentCheck {
+/// reference) against the sentence shown. `phonemes` lets a challenge word
+/// that speech recognition misspelled count when it sounds alike.
+pub fn check_consent(sentence: &str, transcript: &str, similarity: f32, phonemes: Phonemes) -> ConsentCheck {
     let wer = word_error_rate(sentence, transcript);
-    let heard = words(transcript);
-    let missing: Vec<String> = challenge_words(sentence).into_iter().filter(|w| !was_said(w, &heard)).collect();
+    let missing = missing_words(challenge_words(sentence), &words(transcript), phonemes);
     let mut reasons = Vec::new();
     if wer > CONSENT_MAX_WER || missing.len() > MAY_MISS {
         let detail = if missing.is_empty() { String::new() } else { format!(" (missing: {})", missing.join(", ")) };
@@ -431,21 +521,76 @@ mod tests {
     fn a_read_out_must_say_the_sentence_in_the_same_voice() {
         let sentence = consent_sentence("Ada", 7);
         let words = challenge_words(&sentence);
-        let exact = check_consent(&sentence, &sentence.to_uppercase(), 0.9);
+        let exact = check_consent(&sentence, &sentence.to_uppercase(), 0.9, &espeak);
         assert!(exact.accepted, "{exact:?}");
         // A recognition slip elsewhere is tolerated; a missing challenge word is not.
         let slip = sentence.replace("own", "old");
-        assert!(check_consent(&sentence, &slip, 0.9).accepted);
+        assert!(check_consent(&sentence, &slip, 0.9, &espeak).accepted);
         // One challenge word misheard is tolerated, two are not; words run apart still count.
-        let one = check_consent(&sentence, &sentence.replace(&words[1], "sandwich"), 0.9);
+        let one = check_consent(&sentence, &sentence.replace(&words[1], "sandwich"), 0.9, &espeak);
         assert!(one.accepted && one.missing_words == [words[1].clone()], "{one:?}");
         let two = sentence.replace(&words[1], "sandwich").replace(&words[2], "sandwich");
-        assert!(!check_consent(&sentence, &two, 0.9).accepted);
+        assert!(!check_consent(&sentence, &two, 0.9, &espeak).accepted);
         let split = sentence.replace(&words[0], &format!("{} {}", &words[0][..3], &words[0][3..]));
-        assert!(check_consent(&sentence, &split, 0.9).missing_words.is_empty(), "{split}");
-        let other_voice = check_consent(&sentence, &sentence, 0.5);
+        assert!(check_consent(&sentence, &split, 0.9, &espeak).missing_words.is_empty(), "{split}");
+        let other_voice = check_consent(&sentence, &sentence, 0.5, &espeak);
         assert!(!other_voice.accepted && other_voice.reasons[0].contains("does not match the reference"));
-        let nothing = check_consent(&sentence, "", 0.9);
+        let nothing = check_consent(&sentence, "", 0.9, &espeak);
         assert!(!nothing.accepted && nothing.word_error_rate == 1.0);
+    }
+
+    /// espeak-ng's phonemes, as the studio asks for them.
+    fn espeak(words: &[String]) -> Option<Vec<String>> {
+        Some(familiar_voice::tts::phonemize_words(words, "en-us").expect("espeak-ng runs"))
+    }
+
+    fn no_phonemizer(_: &[String]) -> Option<Vec<String>> {
+        None
+    }
+
+    #[test]
+    fn a_challenge_word_speech_recognition_misspelled_counts_when_it_sounds_alike() {
+        let sentence = "This is my own voice, and I agree that Bram may speak with it. My words for today are waterfall, avalanche and guitar.";
+        // Whisper tiny.en on the default voice reading it (a read-out the check once refused).
+        let heard = "This is my own voice, and I agree that Bran may speak with it, my words for today are \"warfall,\" \"I've a lunch\" and \"Guitar.\"";
+        let check = check_consent(sentence, heard, 0.97, &espeak);
+        assert!(check.accepted, "{check:?}");
+        assert_eq!(check.missing_words, ["avalanche"], "“warfall” sounds like waterfall; “I've a lunch” is too far");
+        // Without a phonemizer, spelling alone decides.
+        assert_eq!(check_consent(sentence, heard, 0.97, &no_phonemizer).missing_words, ["waterfall", "avalanche"]);
+
+        let heard = "My words for today are \"Grilla,\" \"Lavender,\" and \"Q-Kumber.\"";
+        assert_eq!(
+            missing_words(vec!["gorilla".into(), "lavender".into(), "cucumber".into()], &words(heard), &espeak),
+            [] as [String; 0]
+        );
+    }
+
+    #[test]
+    fn another_word_of_the_list_does_not_sound_like_the_one_asked_for() {
+        // The closest pairs of the list, read one for the other, stay missing.
+        for (asked, said) in [
+            ("violin", "vitamin"),
+            ("potato", "tomato"),
+            ("telephone", "xylophone"),
+            ("lavender", "calendar"),
+            ("avalanche", "banana"),
+        ] {
+            let heard = words(&format!("My words for today are {said}, piano and museum."));
+            assert_eq!(missing_words(vec![asked.into()], &heard, &espeak), [asked], "{said} for {asked}");
+        }
+    }
+
+    #[test]
+    fn phoneme_distance_weighs_vowels_and_like_consonants_half() {
+        let d = |a: &str, b: &str| phoneme_distance(&sounds(a), &sounds(b));
+        assert_eq!(d("ˈævəlˌænʃ", "ˈævəlˌænʃ"), 0.0);
+        assert_eq!(d("bɹˈæm", "bɹˈæn"), 0.5 / 3.5, "m and n are alike");
+        assert_eq!(d("bɹˈæm", "bɹˈɛm"), 0.5 / 3.5, "a vowel for a vowel");
+        assert_eq!(d("bɹˈæm", "bɹˈækt"), 2.0 / 3.5, "another consonant, and one more");
+        assert_eq!(d("bɹˈæm", "ðə bɹˈæm"), 1.5 / 3.5, "what else was heard counts against the word");
+        assert_eq!(d("", ""), 0.0);
+        assert_eq!(d("", "ə"), 1.0);
+        assert_eq!(d("ə", ""), 1.0);
     }
 }

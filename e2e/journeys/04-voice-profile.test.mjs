@@ -93,7 +93,12 @@ describe('a voice profile from a recording, with consent', () => {
     await chooseThrough(browser, 'Or use a recording of the read-out', readOut);
 
     const profile = await browser.$('[data-testid="voice-profile"]');
-    await profile.waitForExist({ timeout: 3 * PATIENCE, timeoutMsg: 'the voice profile was not created' });
+    const refused = await browser.$('[data-testid="consent-step"] [role="alert"]');
+    await browser.waitUntil(async () => (await profile.isExisting()) || (await refused.isExisting()), {
+      timeout: 3 * PATIENCE,
+      timeoutMsg: 'the voice profile was not created, nor the read-out refused',
+    });
+    if (await refused.isExisting()) assert.fail(`the read-out was refused: ${await seen(refused)}`);
     const text = await seen(profile);
     assert.ok(text.includes(`“${sentence}”`), 'the profile shows the consent sentence');
     assert.match(text, /Heard\s+“This is my own voice/);

@@ -563,7 +563,9 @@ pub async fn create_voice_profile(studio: &Studio, agent_query: &str, consent: &
             || false,
         )?;
         let similarity = encoder.embed(&audio)?.similarity(&reference);
-        Ok((crate::voice::check_consent(&sentence, &heard.text, similarity), audio))
+        // The consent sentence is English: its words are sounded out as en-us.
+        let phonemes = |words: &[String]| familiar_voice::tts::phonemize_words(words, "en-us").ok();
+        Ok((crate::voice::check_consent(&sentence, &heard.text, similarity, &phonemes), audio))
     })
     .await
     .map_err(|e| Error::Invalid(e.to_string()))??;

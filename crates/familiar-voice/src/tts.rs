@@ -334,6 +334,19 @@ pub fn phonemize(sentence: &str, voice: &str) -> Result<String, TtsError> {
     Ok(join_clauses(&lines, &clauses))
 }
 
+/// espeak-ng's IPA for each of `words` (stress marks kept), in one run: a word a line.
+pub fn phonemize_words(words: &[String], voice: &str) -> Result<Vec<String>, TtsError> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines = espeak(&words.join("\n"), voice)?;
+    if lines.len() == words.len() {
+        return Ok(lines);
+    }
+    // A "word" espeak-ng read as two lines, or as none: ask word by word.
+    words.iter().map(|w| espeak(w, voice).map(|l| l.join(" "))).collect()
+}
+
 /// How espeak-ng is asked for phonemes: quiet, IPA, at `SPEED`.
 const ESPEAK_ARGS: [&str; 5] = ["-q", "--ipa", "-s", SPEED, "-v"];
 
@@ -536,5 +549,13 @@ mod tests {
         let odd = espeak.phonemize("It costs $1,234.56 on 3/4/2025 — or 12% less (see p. 7).").unwrap();
         assert!(odd.contains("θˈaʊzənd") && odd.contains("pɚsˈɛnt"), "{odd}");
         assert_eq!(espeak.phonemize("Hello there, my friend.").unwrap(), "həlˈoʊ ðˈɛɹ, maɪ fɹˈɛnd.");
+    }
+
+    #[test]
+    fn words_are_phonemized_one_for_one() {
+        let words: Vec<String> = ["avalanche", "I've", "a", "lunch", "3"].map(String::from).into();
+        let ipa = phonemize_words(&words, "en-us").unwrap();
+        assert_eq!(ipa, ["ˈævəlˌænʃ", "ˈaɪv", "ˈeɪ", "lˈʌntʃ", "θɹˈiː"], "{ipa:?}");
+        assert!(phonemize_words(&[], "en-us").unwrap().is_empty());
     }
 }
