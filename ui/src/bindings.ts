@@ -389,7 +389,7 @@ export type Citation = {
 export type ConsentCheck = {
 	transcript: string,
 	word_error_rate: number | null,
-	/**  Challenge words the transcript lacks. */
+	/**  Challenge words the transcript lacks (neither spelled nor sounding alike). */
 	missing_words: string[],
 	similarity: number | null,
 	threshold: number | null,
