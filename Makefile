@@ -34,6 +34,7 @@ test: deps
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/whisper-cpp-fresh.sh
 	@scripts/fetch-models.sh >/dev/null
 	@scripts/test-venv.sh >/dev/null
 

@@ -34,8 +34,8 @@ pub struct SttOptions {
     /// segment and decoding is ≈ 1.7× faster (no timestamp tokens to write).
     pub timestamps: bool,
     /// A partial utterance (a transcript shown while the user speaks): decoded
-    /// once, never again with the full window when it loops (audio cut off
-    /// mid-word loops easily, and the final transcript replaces it anyway).
+    /// once, at temperature 0 only, and at most `partial_tokens` long (audio cut
+    /// off mid-word loops easily, and the final transcript replaces it anyway).
     pub partial: bool,
 }
 
@@ -139,6 +139,12 @@ impl Transcriber {
         params.set_single_segment(!options.timestamps);
         params.set_audio_ctx(audio_ctx as i32);
         let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
+        if options.partial {
+            // A looping partial otherwise wrote tokens up to the window's limit, then again at
+            // each fallback temperature: ≈ 2.5 s for 1.3 s of audio, which the final transcript waited for.
+            params.set_temperature_inc(0.0);
+            params.set_max_tokens(partial_tokens(seconds) as i32);
+        }
         // Whisper wants at least one second.
         let mut padded;
         let audio = if samples.len() < SAMPLE_RATE as usize {
@@ -164,6 +170,12 @@ impl Transcriber {
         }
         Ok(segments)
     }
+}
+
+/// The most tokens a partial transcript of `seconds` of audio may hold: twice
+/// what fast speech (4 words a second, ≈ 1.3 tokens a word) needs, and 8 more.
+pub fn partial_tokens(seconds: f64) -> usize {
+    8 + (seconds * 10.0).ceil() as usize
 }
 
 /// Encoder frames in whisper's full 30 s window.
