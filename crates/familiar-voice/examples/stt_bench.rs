@@ -2,19 +2,19 @@
 //! then decodes, resamples and transcribes each audio file `runs` times.
 //! Prints one JSON line per file: {"file", "audio_s", "seconds": [...], "text"}.
 //!
-//! Usage: stt_bench <model.bin> <threads> <runs> <text|timestamps> <audio files…>
+//! Usage: stt_bench <model.bin> <threads> <runs> <text|timestamps|partial> <audio files…>
 
 use familiar_voice::{SttOptions, Transcriber, audio, stt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 6 {
-        return Err("usage: stt_bench <model.bin> <threads> <runs> <text|timestamps> <audio files…>".into());
+        return Err("usage: stt_bench <model.bin> <threads> <runs> <text|timestamps|partial> <audio files…>".into());
     }
     let transcriber = Transcriber::load(std::path::Path::new(&args[1]))?;
     let timestamps = args[4] == "timestamps";
-    let options =
-        SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?), timestamps, partial: false };
+    let partial = args[4] == "partial";
+    let options = SttOptions { language: Some("en".into()), threads: Some(args[2].parse()?), timestamps, partial };
     let runs: usize = args[3].parse()?;
     for file in &args[5..] {
         let mut seconds = Vec::new();
