@@ -34,8 +34,9 @@ pub struct SttOptions {
     /// segment and decoding is ≈ 1.7× faster (no timestamp tokens to write).
     pub timestamps: bool,
     /// A partial utterance (a transcript shown while the user speaks): decoded
-    /// once, at temperature 0 only, and at most `partial_tokens` long (audio cut
-    /// off mid-word loops easily, and the final transcript replaces it anyway).
+    /// once, at temperature 0 only, at most `partial_tokens` long, and shown
+    /// `without_loop` (audio cut off mid-word loops easily, and the final
+    /// transcript replaces it anyway).
     pub partial: bool,
 }
 
@@ -109,8 +110,12 @@ impl Transcriber {
         let seconds = samples.len() as f64 / SAMPLE_RATE as f64;
         // 50 encoder frames a second, plus a margin; multiples of 64 keep the matrices aligned.
         let frames = (((seconds * 50.0) as u32 + 128).div_ceil(64) * 64).min(FULL_CONTEXT);
-        let segments = self.decode(samples, options, frames)?;
-        if !options.partial && frames < FULL_CONTEXT && segments.iter().any(|s| loops(&s.text)) {
+        let mut segments = self.decode(samples, options, frames)?;
+        if options.partial {
+            for segment in &mut segments {
+                segment.text = without_loop(&segment.text);
+            }
+        } else if frames < FULL_CONTEXT && segments.iter().any(|s| loops(&s.text)) {
             return self.decode(samples, options, FULL_CONTEXT);
         }
         Ok(segments)
@@ -183,18 +188,37 @@ const FULL_CONTEXT: u32 = 1500;
 
 /// Whether a transcript goes round a loop: a phrase of two or more words said
 /// three times running, or of three or more words twice running. People do
-/// repeat themselves, so a loop only earns a second decode, never an edit.
+/// repeat themselves, so in a final transcript a loop only earns a second
+/// decode, never an edit.
 pub fn loops(text: &str) -> bool {
-    let words: Vec<String> = text
+    loop_start(text).is_some()
+}
+
+/// Where the first loop of `text` comes round again: the index, among its
+/// whitespace-separated pieces, of the repeat's first piece.
+fn loop_start(text: &str) -> Option<usize> {
+    let words: Vec<(usize, String)> = text
         .split_whitespace()
         .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
-        .filter(|w| !w.is_empty())
+        .enumerate()
+        .filter(|(_, w)| !w.is_empty())
         .collect();
+    let same = |a: usize, b: usize, n: usize| (0..n).all(|i| words[a + i].1 == words[b + i].1);
     let repeated = |start: usize, n: usize, times: usize| {
-        start + n * times <= words.len()
-            && (1..times).all(|k| words[start..start + n] == words[start + k * n..start + (k + 1) * n])
+        start + n * times <= words.len() && (1..times).all(|k| same(start, start + k * n, n))
     };
-    (0..words.len()).any(|start| (2..=words.len() / 2).any(|n| repeated(start, n, if n >= 3 { 2 } else { 3 })))
+    (0..words.len()).find_map(|start| {
+        (2..=words.len() / 2).find(|&n| repeated(start, n, if n >= 3 { 2 } else { 3 })).map(|n| words[start + n].0)
+    })
+}
+
+/// A partial transcript without the loop audio cut off mid-word sends Whisper
+/// round ("How do I export? How do I export? How do" → "How do I export? …").
+pub fn without_loop(text: &str) -> String {
+    match loop_start(text) {
+        Some(cut) => format!("{} …", text.split_whitespace().take(cut).collect::<Vec<_>>().join(" ")),
+        None => text.to_owned(),
+    }
 }
 
 /// Cuts audio into pieces of at most 29.5 s, each ending at the quietest 20 ms
@@ -230,6 +254,14 @@ mod tests {
         assert!(!loops("go home, go home"));
         assert!(!loops("the cat and the dog and the bird"));
         assert!(!loops(""));
+    }
+
+    #[test]
+    fn a_partial_transcript_keeps_its_loop_once() {
+        assert_eq!(without_loop("How do I export? How do I export? How do I export? How do"), "How do I export? …");
+        assert_eq!(without_loop("Well, go home, go home, go home now"), "Well, go home, …");
+        assert_eq!(without_loop("How do I export my notes?"), "How do I export my notes?");
+        assert_eq!(without_loop("— go home — go home — go home"), "— go home — …");
     }
 
     #[test]
