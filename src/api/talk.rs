@@ -291,9 +291,6 @@ impl Listener {
     }
 }
 
-/// Utterances up to this long are transcribed on one thread (see `start_stt`).
-const ONE_THREAD_UP_TO_S: f64 = 10.0;
-
 /// The speech-to-text thread: owns the model, answers requests in order.
 /// A request says whether its audio is a partial utterance (decoded once,
 /// never again with the full window: the final transcript replaces it).
@@ -316,10 +313,6 @@ fn start_stt(model: std::path::PathBuf, threads: Option<usize>) -> Result<mpsc::
                 }
             };
             for (audio, partial, reply) in rx {
-                // A short utterance on one thread, unless the user chose a number: whisper.cpp starts its
-                // worker threads afresh for every token, and after the idle gaps of a conversation they
-                // woke slowly here (2 threads: 200-330 ms for 3 s of speech, one: 86-89 ms).
-                let threads = threads.or((audio.seconds() <= ONE_THREAD_UP_TO_S).then_some(1));
                 let options = SttOptions { threads, partial, ..Default::default() };
                 let text = audio
                     .resampled(stt::SAMPLE_RATE)
