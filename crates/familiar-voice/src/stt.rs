@@ -197,18 +197,19 @@ pub fn loops(text: &str) -> bool {
 /// Where the first loop of `text` comes round again: the index, among its
 /// whitespace-separated pieces, of the repeat's first piece.
 fn loop_start(text: &str) -> Option<usize> {
-    let words: Vec<(usize, String)> = text
+    // The words, and the index of the piece each came from.
+    let (at, words): (Vec<usize>, Vec<String>) = text
         .split_whitespace()
         .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
         .enumerate()
         .filter(|(_, w)| !w.is_empty())
-        .collect();
-    let same = |a: usize, b: usize, n: usize| (0..n).all(|i| words[a + i].1 == words[b + i].1);
+        .unzip();
     let repeated = |start: usize, n: usize, times: usize| {
-        start + n * times <= words.len() && (1..times).all(|k| same(start, start + k * n, n))
+        start + n * times <= words.len()
+            && (1..times).all(|k| words[start..start + n] == words[start + k * n..start + (k + 1) * n])
     };
     (0..words.len()).find_map(|start| {
-        (2..=words.len() / 2).find(|&n| repeated(start, n, if n >= 3 { 2 } else { 3 })).map(|n| words[start + n].0)
+        (2..=words.len() / 2).find(|&n| repeated(start, n, if n >= 3 { 2 } else { 3 })).map(|n| at[start + n])
     })
 }
 

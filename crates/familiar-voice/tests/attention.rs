@@ -111,6 +111,5 @@ fn the_encoders_attention_is_tiled_and_sums_in_f32() {
 fn single_queries_the_decoders_case_are_answered_by_ggmls_kernel() {
     // One token at a time, summed in f16.
     let error = largest_error(1, 1500);
-    eprintln!("single query: off by {error}");
     assert!(error < 1e-2, "off by {error}");
 }
