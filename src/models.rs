@@ -55,6 +55,17 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     move |source| ModelError::Io { action, path: path.display().to_string(), source }
 }
 
+/// Puts a read-only model file at `to` (which must not exist): a hard link
+/// when `from` is on the same disk, which costs no space, else a copy. Model
+/// files are never written in place (every install renames a finished file),
+/// so the two names can share their bytes.
+pub(crate) fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map(|_| ())
+}
+
 /// An installed model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -241,7 +252,7 @@ impl Models<'_> {
             }
             let to = partial.join(file);
             std::fs::create_dir_all(to.parent().unwrap_or(&partial)).map_err(io("could not create", &partial))?;
-            std::fs::copy(&from, &to).map_err(io("could not copy into", &partial))?;
+            link_or_copy(&from, &to).map_err(io("could not copy into", &partial))?;
             size += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
         }
         // Loading it is the real check (weights, tokenizer, shapes).
@@ -350,11 +361,8 @@ impl Models<'_> {
         std::fs::create_dir_all(&self.dir).map_err(io("could not create", &self.dir))?;
         let target = self.dir.join(&file_name);
         let partial = self.dir.join(format!(".{file_name}.importing"));
-        // A hard link costs nothing when the file is on the same disk; otherwise copy.
         let _ = std::fs::remove_file(&partial);
-        if std::fs::hard_link(source, &partial).is_err() {
-            std::fs::copy(source, &partial).map_err(io("could not copy into", &self.dir))?;
-        }
+        link_or_copy(source, &partial).map_err(io("could not copy into", &self.dir))?;
         let sha256 = sha256_file(&partial)?;
         std::fs::rename(&partial, &target).map_err(io("could not move into", &self.dir))?;
         match self.register(&file_name, &sha256, &format!("import:{}", source.display()), now).await {

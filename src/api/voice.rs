@@ -115,7 +115,8 @@ pub async fn install_bundled_voice(studio: &Studio) -> Result<Option<PathBuf>> {
         let io = |source| Error::Io { action: "could not write", path: to.display().to_string(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
         let partial = to.with_extension("partial");
-        std::fs::copy(&from, &partial).map_err(io)?;
+        let _ = std::fs::remove_file(&partial);
+        models::link_or_copy(&from, &partial).map_err(io)?;
         std::fs::rename(&partial, &to).map_err(io)?;
     }
     Ok(Some(voice))
