@@ -19,7 +19,7 @@ fn corpus() -> Vec<PathBuf> {
 
 /// One ingest of the corpus, shared: each test works on a copy of its database.
 struct Template {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
     report: IngestReport,
 }
 
@@ -30,7 +30,8 @@ fn template() -> &'static Template {
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async {
-                let (dir, studio) = studio().await;
+                let dir = shared_dir("knowledge-template");
+                let studio = Studio::open(&dir).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
                 api::install_bundled_embedding_model(&studio).await.unwrap().expect("the embedding model installs");
                 api::create_knowledge_base(&studio, "jargon", Default::default()).await.unwrap();
                 let report = api::add_to_knowledge_base(&studio, "jargon", &corpus(), &|_| {}, &CancelToken::default())
@@ -49,8 +50,8 @@ fn template() -> &'static Template {
 async fn jargon() -> (tempfile::TempDir, Studio) {
     let t = template();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(t.dir.path().join("familiar.db"), dir.path().join("familiar.db")).unwrap();
-    std::os::unix::fs::symlink(t.dir.path().join("models"), dir.path().join("models")).unwrap();
+    std::fs::copy(t.dir.join("familiar.db"), dir.path().join("familiar.db")).unwrap();
+    std::os::unix::fs::symlink(t.dir.join("models"), dir.path().join("models")).unwrap();
     let studio = Studio::open(dir.path()).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
     (dir, studio)
 }
@@ -260,7 +261,7 @@ fn a_killed_ingest_finishes_on_the_next_run_without_duplicates_or_losses() {
     let t = template();
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    ok(home, &["models", "import", t.dir.path().join("models/all-minilm-l6-v2").to_str().unwrap()]);
+    ok(home, &["models", "import", t.dir.join("models/all-minilm-l6-v2").to_str().unwrap()]);
     ok(home, &["kb", "create", "jargon"]);
     let paths: Vec<String> = corpus().iter().map(|p| p.display().to_string()).collect();
     let mut args = vec!["kb", "add", "jargon"];
@@ -312,8 +313,8 @@ fn a_killed_ingest_finishes_on_the_next_run_without_duplicates_or_losses() {
 fn the_cli_searches_and_prints_sources_positions_and_scores() {
     let t = template();
     let home = tempfile::tempdir().unwrap();
-    std::fs::copy(t.dir.path().join("familiar.db"), home.path().join("familiar.db")).unwrap();
-    std::os::unix::fs::symlink(t.dir.path().join("models"), home.path().join("models")).unwrap();
+    std::fs::copy(t.dir.join("familiar.db"), home.path().join("familiar.db")).unwrap();
+    std::os::unix::fs::symlink(t.dir.join("models"), home.path().join("models")).unwrap();
     let hits = json(home.path(), &["kb", "search", "jargon", "magic smoke in chips", "--limit", "3", "--json"]);
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 3);

@@ -74,6 +74,17 @@ pub async fn studio() -> (tempfile::TempDir, Studio) {
     (dir, studio)
 }
 
+/// An empty folder for a fixture that every test of this run shares (it lives
+/// as long as the process, so a temporary folder would never be removed): a
+/// fixed place in cargo's target folder, emptied at first use, so each run
+/// replaces the last one's instead of leaving its own behind.
+pub fn shared_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("it-shared").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A small PNG written by the `png` crate's encoder, with the given tEXt chunks.
 pub fn png_with_text(chunks: &[(&str, &str)]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -11,16 +11,13 @@ use crate::support;
 
 /// A data folder whose speech model was converted once for all tests (each test links it).
 pub fn converted_model() -> &'static Path {
-    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &MODEL
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let source = familiar::models::bundled_whisper_ct2_dir().expect("run scripts/fetch-models.sh");
-            let out = dir.path().join("ggml-tiny.en-q8_0.bin");
-            familiar::api::voice::convert_ct2(&source, &out).unwrap();
-            (dir, out)
-        })
-        .1
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let source = familiar::models::bundled_whisper_ct2_dir().expect("run scripts/fetch-models.sh");
+        let out = support::shared_dir("speech-model").join("ggml-tiny.en-q8_0.bin");
+        familiar::api::voice::convert_ct2(&source, &out).unwrap();
+        out
+    })
 }
 
 pub fn home_with_speech_model() -> tempfile::TempDir {
