@@ -223,7 +223,8 @@ pub fn without_loop(text: &str) -> String {
 }
 
 /// Cuts audio into pieces of at most 29.5 s, each ending at the quietest 20 ms
-/// of its last 9.5 s (so a cut falls between words, not inside one).
+/// of its last 9.5 s (so a cut falls between words, not inside one); of
+/// equally quiet moments (digital silence), the latest, so pieces are few.
 pub fn pieces(samples: &[f32]) -> Vec<(usize, usize)> {
     let rate = SAMPLE_RATE as usize;
     let (longest, search, frame) = (rate * 59 / 2, rate * 19 / 2, rate / 50);
@@ -232,7 +233,8 @@ pub fn pieces(samples: &[f32]) -> Vec<(usize, usize)> {
     while samples.len() - start > longest {
         let (from, to) = (start + longest - search, start + longest);
         let energy = |at: usize| samples[at..at + frame].iter().map(|s| s * s).sum::<f32>();
-        let cut = (from..to - frame).step_by(frame).min_by(|&a, &b| energy(a).total_cmp(&energy(b))).unwrap_or(to);
+        let cut =
+            (from..to - frame).step_by(frame).rev().min_by(|&a, &b| energy(a).total_cmp(&energy(b))).unwrap_or(to);
         let cut = cut + frame / 2;
         out.push((start, cut));
         start = cut;
@@ -285,5 +287,10 @@ mod tests {
         let cut = pieces[0].1 as f64 / rate as f64;
         assert!((25.0..25.3).contains(&cut), "cut at {cut} s");
         assert_eq!(super::pieces(&audio[..10 * rate]), vec![(0, 10 * rate)]);
+
+        // Two silent gaps in reach of one cut: the later one, so the first piece is as long as it may be.
+        audio[22 * rate..22 * rate + rate * 3 / 10].iter_mut().for_each(|s| *s = 0.0);
+        let cut = super::pieces(&audio)[0].1 as f64 / rate as f64;
+        assert!((25.0..25.3).contains(&cut), "cut at {cut} s");
     }
 }
