@@ -226,6 +226,22 @@ fn kill_9(home: &Path) {
     }
 }
 
+/// Waits until the local chain has saved its whole state to disk after `since`
+/// (anvil writes it every second; on a loaded machine a fixed wait fell short).
+fn saved_since(home: &Path, since: std::time::SystemTime) {
+    let state = home.join("chain/state.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let saved = std::fs::metadata(&state).and_then(|m| m.modified()).is_ok_and(|t| t > since)
+            && std::fs::read(&state).is_ok_and(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok());
+        if saved {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the chain did not save its state within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 async fn intents(studio: &Studio) -> Vec<(String, String)> {
     use sqlx::Row;
     sqlx::query("SELECT tx_hash, status FROM mint_intents")
@@ -244,7 +260,7 @@ async fn a_mint_cut_off_by_the_node_dying_is_finished_after_restart_exactly_once
     chain.dev_fund(wallet.parse().unwrap(), U256::from(10 * ETH)).await.unwrap();
     // The node keeps transactions waiting, and has saved its state (contract, funds) to disk.
     chain.dev_automine(false).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    saved_since(dir.path(), std::time::SystemTime::now());
 
     let minting = {
         let creator = creator.clone();
