@@ -17,13 +17,25 @@ pub enum TtsError {
     #[error(
         "ONNX Runtime could not be loaded from {0}: {1} (run scripts/fetch-models.sh, or set FAMILIAR_ONNXRUNTIME to a libonnxruntime.so)"
     )]
-    Runtime(String, String),
+    Runtime(String, RuntimeError),
     #[error("espeak-ng is needed for phonemes and could not run: {0} (install the Debian package espeak-ng)")]
     Espeak(String),
     #[error("speech synthesis failed: {0}")]
     Failed(String),
     #[error("speech synthesis cancelled")]
     Cancelled,
+}
+
+/// Why ONNX Runtime could not be loaded. Loading is tried once per process
+/// and its outcome kept, so every later caller gets a clone of the same cause.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the file does not exist")]
+    Missing,
+    #[error(transparent)]
+    Load(std::sync::Arc<ort::LoadDynamicError>),
+    #[error(transparent)]
+    Ort(std::sync::Arc<ort::Error>),
 }
 
 /// How the voice speaks.
@@ -87,12 +99,14 @@ pub struct Piper {
 
 /// ONNX Runtime, loaded from `library` once per process (it allows one environment).
 fn runtime(library: &Path) -> Result<&'static ort::environment::Environment, TtsError> {
-    static LOADED: std::sync::OnceLock<Result<ort::environment::Environment, String>> = std::sync::OnceLock::new();
+    static LOADED: std::sync::OnceLock<Result<ort::environment::Environment, RuntimeError>> =
+        std::sync::OnceLock::new();
     let result = LOADED.get_or_init(|| {
         if !library.is_file() {
-            return Err("the file does not exist".into());
+            return Err(RuntimeError::Missing);
         }
-        ort::init_from(library).map_err(|e| e.to_string())?.with_name("familiar").build().map_err(|e| e.to_string())
+        let builder = ort::init_from(library).map_err(|e| RuntimeError::Load(e.into()))?;
+        builder.with_name("familiar").build().map_err(|e| RuntimeError::Ort(e.into()))
     });
     result.as_ref().map_err(|e| TtsError::Runtime(library.display().to_string(), e.clone()))
 }
