@@ -4,7 +4,7 @@
 //! bundled all-MiniLM-L6-v2.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use familiar::api::{self, Studio};
 use familiar::knowledge::{IngestReport, Mode, SearchOptions};
@@ -31,7 +31,7 @@ fn template() -> &'static Template {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async {
                 let dir = shared_dir("knowledge-template");
-                let studio = Studio::open(&dir).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
+                let studio = studio_at(&dir).await;
                 api::install_bundled_embedding_model(&studio).await.unwrap().expect("the embedding model installs");
                 api::create_knowledge_base(&studio, "jargon", Default::default()).await.unwrap();
                 let report = api::add_to_knowledge_base(&studio, "jargon", &corpus(), &|_| {}, &CancelToken::default())
@@ -52,7 +52,7 @@ async fn jargon() -> (tempfile::TempDir, Studio) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(t.dir.join("familiar.db"), dir.path().join("familiar.db")).unwrap();
     std::os::unix::fs::symlink(t.dir.join("models"), dir.path().join("models")).unwrap();
-    let studio = Studio::open(dir.path()).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
+    let studio = studio_at(dir.path()).await;
     (dir, studio)
 }
 

@@ -70,8 +70,13 @@ pub fn data(agent: &Agent) -> Value {
 /// A studio in a fresh temporary folder, with a fixed clock.
 pub async fn studio() -> (tempfile::TempDir, Studio) {
     let dir = tempfile::tempdir().unwrap();
-    let studio = Studio::open(dir.path()).await.unwrap().with_clock(Arc::new(|| 1_764_028_800));
+    let studio = studio_at(dir.path()).await;
     (dir, studio)
+}
+
+/// A studio on the data folder `home`, with the same fixed clock.
+pub async fn studio_at(home: &Path) -> Studio {
+    Studio::open(home).await.unwrap().with_clock(Arc::new(|| 1_764_028_800))
 }
 
 /// An empty folder for a fixture that every test of this run shares (it lives
