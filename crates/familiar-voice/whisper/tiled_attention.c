@@ -35,16 +35,24 @@ void ggml_compute_forward_flash_attn_ext_reference(const struct ggml_compute_par
 #define HEAD 64
 #define TILE 64
 
-// 16 floats: one AVX-512 register, two AVX ones (GCC's and Clang's vector extension).
-typedef float v16 __attribute__((vector_size(64)));
-#define LANES (HEAD / 16)
-
-// Query rows computed together: their sums stay in registers (AVX-512 has 32, AVX 16).
+// A vector of W floats as wide as the target's registers (GCC's and Clang's
+// vector extension): wider ones are split by the compiler and, with AVX2
+// only, went through memory (the kernel was then 4x slower than with AVX-512).
+// ROWS query rows are computed together, their sums kept in registers: 4 rows
+// of 4 registers for a tile of keys with AVX-512's 32, one row of 8 with AVX's 16.
 #if defined(__AVX512F__)
+#define W 16
 #define ROWS 4
+#elif defined(__AVX__)
+#define W 8
+#define ROWS 1
 #else
-#define ROWS 2
+#define W 4
+#define ROWS 1
 #endif
+typedef float vf __attribute__((vector_size(W * sizeof(float))));
+#define LANES (HEAD / W) // vectors in a row of HEAD
+#define COLS (TILE / W)  // vectors in a row of TILE
 
 // Whether this kernel computes `dst`: f32 queries in blocks, f16 keys and
 // values with 64-dimensional heads, no mask, sinks, bias slopes or soft-capping.
@@ -66,10 +74,10 @@ static bool tiled(const struct ggml_tensor * dst) {
 
 // One thread's tiles, in f32.
 struct scratch {
-    v16 q[TILE][LANES];   // queries, scaled
-    v16 kt[HEAD][TILE / 16]; // keys, transposed: kt[d] holds dimension d of the tile's 64 keys
-    v16 v[TILE][LANES];   // values
-    v16 o[TILE][LANES];   // the weighted sums of values
+    vf q[TILE][LANES];   // queries, scaled
+    vf kt[HEAD][COLS];   // keys, transposed: kt[d] holds dimension d of the tile's 64 keys
+    vf v[TILE][LANES];   // values
+    vf o[TILE][LANES];   // the weighted sums of values
     float s[TILE][TILE];  // scores, then their exponentials
     float m[TILE];        // each row's highest score so far
     float l[TILE];        // each row's sum of exponentials so far
@@ -124,22 +132,22 @@ static void attend(const struct ggml_tensor * dst, struct scratch * t, int64_t b
 
         for (int i = 0; i < TILE; i += ROWS) {
             // Scores of ROWS queries against the tile's keys.
-            v16 acc[ROWS][TILE / 16] = { 0 };
+            vf acc[ROWS][COLS] = { 0 };
             for (int d = 0; d < HEAD; ++d) {
                 for (int r = 0; r < ROWS; ++r) {
                     const float x = ((const float *) t->q[i + r])[d];
-                    for (int c = 0; c < TILE / 16; ++c) acc[r][c] += x * t->kt[d][c];
+                    for (int c = 0; c < COLS; ++c) acc[r][c] += x * t->kt[d][c];
                 }
             }
+            for (int r = 0; r < ROWS; ++r) memcpy(t->s[i + r], acc[r], sizeof(acc[r]));
 
             // Online softmax: what was summed under a row's old maximum is rescaled to its new one.
             float rescale[ROWS];
             for (int r = 0; r < ROWS; ++r) {
-                const float * a = (const float *) acc[r];
-                float best = t->m[i + r];
-                for (int j = 0; j < cols; ++j) best = a[j] > best ? a[j] : best;
                 float * p = t->s[i + r];
-                const float sum = (float) ggml_vec_soft_max_f32(cols, p, a, best);
+                float best = t->m[i + r];
+                for (int j = 0; j < cols; ++j) best = p[j] > best ? p[j] : best;
+                const float sum = (float) ggml_vec_soft_max_f32(cols, p, p, best); // in place
                 for (int j = cols; j < TILE; ++j) p[j] = 0.0f;
                 rescale[r] = t->m[i + r] == -INFINITY ? 0.0f : expf(t->m[i + r] - best);
                 t->m[i + r] = best;
@@ -147,7 +155,7 @@ static void attend(const struct ggml_tensor * dst, struct scratch * t, int64_t b
             }
 
             // The values, weighted by the exponentials, added to the rows' sums.
-            v16 o[ROWS][LANES];
+            vf o[ROWS][LANES];
             for (int r = 0; r < ROWS; ++r) {
                 for (int c = 0; c < LANES; ++c) o[r][c] = t->o[i + r][c] * rescale[r];
             }
