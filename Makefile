@@ -11,7 +11,7 @@ STUDIO := $(CARGO_TARGET_DIR)/debug/familiar-studio
 BENCH_VENV ?= $(dir $(CARGO_TARGET_DIR))bench-venv
 MODEL_CACHE ?= $(shell scripts/fetch-models.sh 2>/dev/null || echo /var/cache/familiar/models)
 
-.PHONY: run test deps build bench
+.PHONY: run test deps build bench deb
 
 # Sets up the data folder (sample agents, the bundled models, the sample knowledge base), then opens the
 # desktop studio; without a display (a terminal over SSH), a chat with Lena in the terminal instead.
@@ -41,6 +41,11 @@ deps:
 build:
 	npm --prefix ui run build
 	cargo build --locked --workspace --bins
+
+# The desktop studio's .deb for other machines (release; whisper.cpp built for x86-64-v3, not this CPU),
+# with the Tauri CLI pinned in e2e/package.json; prints its path.
+deb: deps
+	@scripts/build-deb.sh
 
 # Side by side with the peers, in BENCH_VENV (llama-cpp-python built from source once; sentence-transformers
 # with PyPI's torch, sqlite-vec, hnswlib), speech to text against faster-whisper, text to speech against

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The desktop benchmark (`make bench`): builds the studio's .deb and Tauri's hello world
-# (bench/tauri-hello/) the same way, in release, with the Tauri CLI from e2e/package.json, installs
+# The desktop benchmark (`make bench`): builds the studio's .deb (scripts/build-deb.sh) and Tauri's hello
+# world (bench/tauri-hello/) the same way, in release, with the Tauri CLI from e2e/package.json, installs
 # Debian's chromium when it is missing, then runs scripts/bench_desktop.py, which rewrites the
 # "## Desktop" section of BENCHMARKS.md.
 #   RUNS=5   measured runs of each app (after one warm-up each)
@@ -20,22 +20,11 @@ if ((${#missing[@]})); then
     $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}"
 fi
 
-if ! cmp -s "$root/e2e/package-lock.json" "$root/e2e/node_modules/.familiar-lock" 2>/dev/null; then
-    npm ci --prefix "$root/e2e" --ignore-scripts --no-audit --no-fund --loglevel=error
-    cp "$root/e2e/package-lock.json" "$root/e2e/node_modules/.familiar-lock"
-fi
-tauri="$root/e2e/node_modules/.bin/tauri"
-
-# The UI first, then the release .deb of each app. The studio's beforeBuildCommand is not run: the UI is
-# built here (the Tauri CLI runs it from the repository's root, where `../ui` is not the UI).
-npm --prefix "$root/ui" run build --silent >/dev/null
-(cd "$root/src-tauri" && "$tauri" build --ci --bundles deb --config '{"build":{"beforeBuildCommand":null}}' -- --locked)
-(cd "$root/bench/tauri-hello" && "$tauri" build --ci --bundles deb -- --locked)
-
-debs="$CARGO_TARGET_DIR/release/bundle/deb"
+# The studio's .deb, then Tauri's hello world the same way.
+studio_deb=$("$root/scripts/build-deb.sh")
+(cd "$root/bench/tauri-hello" && "$root/e2e/node_modules/.bin/tauri" build --ci --bundles deb -- --locked)
 version() { node -p "require('$1').version"; }
-studio_deb="$debs/Familiar_$(version "$root/src-tauri/tauri.conf.json")_$(dpkg --print-architecture).deb"
-hello_deb="$debs/tauri-hello_$(version "$root/bench/tauri-hello/tauri.conf.json")_$(dpkg --print-architecture).deb"
+hello_deb="$CARGO_TARGET_DIR/release/bundle/deb/tauri-hello_$(version "$root/bench/tauri-hello/tauri.conf.json")_$(dpkg --print-architecture).deb"
 
 cargo build --locked --bin familiar
 python3 "$root/scripts/bench_desktop.py" \

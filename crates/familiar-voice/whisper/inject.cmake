@@ -7,6 +7,16 @@
 # targets exist, ggml's kernel is renamed (in ops.cpp only) and ours added.
 include_guard(GLOBAL)
 
+# Release builds are what we ship (the .deb): ggml's CPU code for x86-64-v3 (AVX2, FMA, F16C; every x86 CPU
+# since 2015, and what LM Studio and Jan require) instead of `-march=native`, which would make the package
+# crash (SIGILL) on any CPU without this build machine's instructions (AVX-512 here). Dev builds, the tests
+# and `make bench` stay native. Cargo runs build scripts, so CMake, with PROFILE set; GGML_NATIVE given in
+# the environment still wins (whisper-rs-sys passes it to CMake before this runs).
+if(NOT DEFINED GGML_NATIVE AND "$ENV{PROFILE}" STREQUAL "release")
+    set(GGML_NATIVE OFF CACHE BOOL "familiar: a release build runs on other machines")
+    message(STATUS "familiar: release build: ggml's CPU code for any CPU of the architecture (x86-64: AVX2), not this one")
+endif()
+
 set(FAMILIAR_WHISPER_CPP_VERSION "1.8.3")
 
 function(familiar_tiled_attention)
