@@ -59,7 +59,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 /// when `from` is on the same disk, which costs no space, else a copy. Model
 /// files are never written in place (every install renames a finished file),
 /// so the two names can share their bytes.
-pub(crate) fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+pub fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }

@@ -24,9 +24,7 @@ pub fn home_with_speech_model() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let target = home.path().join("models/speech/ggml-tiny.en-q8_0.bin");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::hard_link(converted_model(), &target)
-        .or_else(|_| std::fs::copy(converted_model(), &target).map(|_| ()))
-        .unwrap();
+    familiar::models::link_or_copy(converted_model(), &target).unwrap();
     home
 }
 
