@@ -282,8 +282,8 @@ def main():
         "## Desktop",
         "",
         "Written by `make bench` (scripts/bench_desktop.py, scripts/bench_desktop.c): the studio's release build (the",
-        "binary in its `.deb`, from `tauri build --bundles deb`) against two references on the same machine, in the same",
-        "run, under the same Xvfb (%dx%d, 24-bit, software rendering): Tauri's hello world (`bench/tauri-hello/`, the" % (WIDTH, HEIGHT),
+        "binary in its `.deb`, from `make deb`: `tauri build --bundles deb`, whisper.cpp for x86-64-v3) against two",
+        "references on the same machine, in the same run, under the same Xvfb (%dx%d, 24-bit, software rendering): Tauri's hello world (`bench/tauri-hello/`, the" % (WIDTH, HEIGHT),
         "same Tauri 2.12.5 and WebKitGTK %s, built the same way), and Debian's %s showing our same" % (webkit, chromium_version),
         "built UI with `--app=file://…/ui/dist/index.html` (fresh profile, `--no-first-run --disable-background-networking",
         "--disable-component-update --disable-sync`, `--no-sandbox` as the benchmark runs as root): a lower bound for any",
@@ -334,7 +334,8 @@ def main():
         "",
         "The .deb of the studio is %.1f× the hello world's (%.1f MiB more: the core, its model runtime, whisper.cpp," % (
             debs["Familiar"] / debs["Tauri hello world"], debs["Familiar"] - debs["Tauri hello world"]),
-        "the chain client and the UI; the models are not in it, `familiar setup` installs them).",
+        "the chain client and the UI; the models are not in it: its Models screen downloads them, and `familiar setup`",
+        "installs the bundled ones from a source checkout's model cache; README, \"Two commands\").",
         "",
     ]
     text = "\n".join(lines)
