@@ -46,12 +46,18 @@ fn template() -> &'static Template {
     })
 }
 
-/// A studio holding a copy of the ingested corpus (models shared by a link).
-async fn jargon() -> (tempfile::TempDir, Studio) {
+/// A data folder holding a copy of the ingested corpus (models shared by a link).
+fn jargon_home() -> tempfile::TempDir {
     let t = template();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(t.dir.join("familiar.db"), dir.path().join("familiar.db")).unwrap();
     std::os::unix::fs::symlink(t.dir.join("models"), dir.path().join("models")).unwrap();
+    dir
+}
+
+/// A studio on a copy of the ingested corpus.
+async fn jargon() -> (tempfile::TempDir, Studio) {
+    let dir = jargon_home();
     let studio = studio_at(dir.path()).await;
     (dir, studio)
 }
@@ -311,10 +317,7 @@ fn a_killed_ingest_finishes_on_the_next_run_without_duplicates_or_losses() {
 
 #[test]
 fn the_cli_searches_and_prints_sources_positions_and_scores() {
-    let t = template();
-    let home = tempfile::tempdir().unwrap();
-    std::fs::copy(t.dir.join("familiar.db"), home.path().join("familiar.db")).unwrap();
-    std::os::unix::fs::symlink(t.dir.join("models"), home.path().join("models")).unwrap();
+    let home = jargon_home();
     let hits = json(home.path(), &["kb", "search", "jargon", "magic smoke in chips", "--limit", "3", "--json"]);
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 3);
