@@ -35,11 +35,7 @@ if ! [ -x "$tools/bin/tauri-driver" ] || ! grep -qs "tauri-driver $TAURI_DRIVER_
 fi
 export TAURI_DRIVER="$tools/bin/tauri-driver"
 
-if ! cmp -s "$here/package-lock.json" "$here/node_modules/.familiar-lock" 2>/dev/null; then
-    # --ignore-scripts: webdriverio's optional browser-driver packages would download drivers; tauri-driver is ours.
-    npm ci --prefix "$here" --ignore-scripts --no-audit --no-fund --loglevel=error
-    cp "$here/package-lock.json" "$here/node_modules/.familiar-lock"
-fi
+"$here/install.sh"
 
 # 3. A virtual screen of the window's size, on the first free display.
 displayfile="$(mktemp)"

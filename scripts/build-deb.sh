@@ -9,10 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 : "${CARGO_TARGET_DIR:?set CARGO_TARGET_DIR (the Makefile does)}"
 
-if ! cmp -s "$root/e2e/package-lock.json" "$root/e2e/node_modules/.familiar-lock" 2>/dev/null; then
-    npm ci --prefix "$root/e2e" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-    cp "$root/e2e/package-lock.json" "$root/e2e/node_modules/.familiar-lock"
-fi
+"$root/e2e/install.sh"
 
 # The UI first. The studio's beforeBuildCommand is not run: the UI is built here (the Tauri CLI runs it
 # from the repository's root, where `../ui` is not the UI).
