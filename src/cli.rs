@@ -120,8 +120,9 @@ enum ModelsCommand {
     /// Recommended models to download
     Catalog,
     /// Download from the Hugging Face Hub (resumes; verifies sha256): a GGUF (repo and file), a
-    /// sentence-embedding model (repo --embedding), a speech model (whisper-base.en, …) or the
-    /// voice-cloning model (metavoice-1b); `familiar models catalog` lists them
+    /// sentence-embedding model (repo --embedding), a speech model (whisper-base.en, …), the
+    /// default voice (piper-joe-medium, with ONNX Runtime from PyPI) or the voice-cloning model
+    /// (metavoice-1b); `familiar models catalog` lists them
     Pull {
         /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF or BAAI/bge-small-en-v1.5; or a
         /// speech model id (whisper-base.en) or metavoice-1b
@@ -1015,6 +1016,13 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                     "models": crate::models::CATALOG,
                     "embedding_models": crate::models::EMBEDDING_CATALOG,
                     "speech_models": crate::models::SPEECH_CATALOG,
+                    "default_voice": {
+                        "id": familiar_voice::tts::DEFAULT_VOICE_ID,
+                        "files": familiar_voice::tts::DEFAULT_VOICE_FILES.iter().map(|f| json!({
+                            "repo": f.repo, "path": f.path, "size_mb": f.approx_bytes >> 20,
+                        })).collect::<Vec<_>>(),
+                        "runtime": crate::models::ONNXRUNTIME,
+                    },
                     "voice_clone_model": familiar_voice::clone::FILES.iter().map(|f| json!({
                         "repo": f.repo, "path": f.path, "size_mb": f.approx_bytes >> 20,
                     })).collect::<Vec<_>>(),
@@ -1053,6 +1061,19 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                 for m in crate::models::SPEECH_CATALOG {
                     println!("{:<30} {:>5} MB  {:<13} familiar models pull {}", m.id, m.size_mb, m.languages, m.id);
                 }
+                let voice_mb: u64 = familiar_voice::tts::DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes >> 20).sum();
+                let runtime = crate::models::ONNXRUNTIME;
+                println!(
+                    "\nDefault voice (Piper; with {}, {} MB, unless it is installed):",
+                    runtime.name, runtime.size_mb
+                );
+                println!(
+                    "{:<30} {:>5} MB  {:<13} familiar models pull {}",
+                    "Piper joe (medium)",
+                    voice_mb,
+                    "English (US)",
+                    familiar_voice::tts::DEFAULT_VOICE_ID
+                );
                 let clone_mb: u64 = familiar_voice::clone::FILES.iter().map(|f| f.approx_bytes >> 20).sum();
                 println!("\nVoice cloning (agents with a voice profile speak in the cloned voice):");
                 println!(
@@ -1069,6 +1090,9 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
             let model = match file {
                 _ if repo == familiar_voice::clone::MODEL_ID => {
                     api::pull_voice_clone_model(studio, progress_bar(), Default::default()).await
+                }
+                _ if repo == familiar_voice::tts::DEFAULT_VOICE_ID => {
+                    api::pull_default_voice(studio, progress_bar(), Default::default()).await
                 }
                 _ if speech => api::pull_speech_model(studio, &repo, progress_bar(), Default::default()).await,
                 _ if embedding => api::pull_embedding_model(studio, &repo, progress_bar(), Default::default()).await,

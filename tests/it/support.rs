@@ -148,7 +148,8 @@ pub async fn studio_with_model() -> (tempfile::TempDir, Studio) {
 
 /// A local stand-in for the Hugging Face Hub: `GET /{repo}/resolve/{rev}/{file}`
 /// answers 302 to `/cdn/{file}` with `X-Linked-Etag` (the sha256) and
-/// `X-Linked-Size`, and the CDN serves the bytes with `Range` support. It
+/// `X-Linked-Size`, and the CDN serves the bytes with `Range` support. Files
+/// of no repository are served at their path, as PyPI's file server does. It
 /// can cut the first download short, to test resuming.
 pub struct Hub {
     pub url: String,
@@ -206,7 +207,11 @@ impl Hub {
                         let _ = stream.write_all(head.as_bytes());
                         return;
                     }
-                    let Some(f) = files.iter().find(|f| path == format!("/cdn/{}", f.name)) else {
+                    // A file of no repository is served at its own path, as PyPI's file server does.
+                    let served = |f: &&HubFile| {
+                        path == format!("/cdn/{}", f.name) || (f.repo.is_empty() && path == format!("/{}", f.name))
+                    };
+                    let Some(f) = files.iter().find(served) else {
                         let _ = stream.write_all(
                             b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
                         );

@@ -182,7 +182,8 @@ fn without_the_voice_the_error_says_how_to_get_it_from_the_command_line_and_the_
     let home = tempfile::tempdir().unwrap();
     let wav = home.path().join("hello.wav");
     let err = support::fails(home.path(), &["voice", "say", "Hello", "--out", wav.to_str().unwrap()]);
-    assert!(err.contains("familiar setup") && err.contains("Settings"), "{err}");
+    assert!(err.contains("familiar models pull piper-joe-medium") && err.contains("Models screen"), "{err}");
+    assert!(err.contains("familiar setup"), "{err}");
     assert!(!wav.exists(), "no file is written");
 }
 

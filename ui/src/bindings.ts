@@ -274,6 +274,7 @@ export type Catalog = {
 	chat: CatalogChatModel[],
 	embedding: EmbeddingCatalogEntry[],
 	speech: SpeechCatalogEntry[],
+	voice: DefaultVoiceModel,
 	voice_clone: VoiceCloneModel,
 	system: SystemInfo,
 };
@@ -413,6 +414,24 @@ export type Conversation = {
 export type ConversationView = {
 	conversation: Conversation,
 	messages: ChatMessage[],
+};
+
+/**
+ *  The default voice's download: a Piper voice, and ONNX Runtime to run it
+ *  unless it is installed.
+ */
+export type DefaultVoiceModel = {
+	/**  What `pull_default_voice` installs. */
+	id: string,
+	/**  The voice's megabytes. */
+	size_mb: number,
+	/**  Its repository. */
+	repo: string,
+	/**  The runtime's name and megabytes (downloaded from PyPI once). */
+	runtime: string,
+	runtime_mb: number,
+	languages: string,
+	license: string,
 };
 
 /**  A device as listed for the user. */
@@ -801,6 +820,8 @@ export type PullTarget =
 { kind: "embedding"; repo: string } | 
 /**  A speech-to-text model of the catalog (`whisper-base.en`, …). */
 { kind: "speech"; id: string } | 
+/**  The default voice (and ONNX Runtime, unless it is installed). */
+{ kind: "voice" } | 
 /**  The voice-cloning model. */
 { kind: "voice_clone" };
 

@@ -10,12 +10,14 @@ use std::process::Command;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::clone::ModelFile;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TtsError {
     #[error("the voice {0} could not be read: {1}")]
     Voice(String, String),
     #[error(
-        "ONNX Runtime could not be loaded from {0}: {1} (run scripts/fetch-models.sh, or set FAMILIAR_ONNXRUNTIME to a libonnxruntime.so)"
+        "ONNX Runtime could not be loaded from {0}: {1} (download the default voice, which brings it, on the Models screen or with `familiar models pull piper-joe-medium`; or set FAMILIAR_ONNXRUNTIME to a libonnxruntime.so)"
     )]
     Runtime(String, RuntimeError),
     #[error("espeak-ng is needed for phonemes and could not run: {0} (install the Debian package espeak-ng)")]
@@ -26,8 +28,10 @@ pub enum TtsError {
     Cancelled,
 }
 
-/// Why ONNX Runtime could not be loaded. Loading is tried once per process
-/// and its outcome kept, so every later caller gets a clone of the same cause.
+/// Why ONNX Runtime could not be loaded. Loading a library that is there is
+/// tried once per process and its outcome kept, so every later caller gets a
+/// clone of the same cause; a missing library is looked for again next time
+/// (it may have been downloaded since).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RuntimeError {
     #[error("the file does not exist")]
@@ -89,6 +93,26 @@ struct InferenceConfig {
     noise_w: f32,
 }
 
+/// The default voice as the model manager installs it: its id there, and its
+/// files in Piper's own repository on the Hugging Face Hub.
+pub const DEFAULT_VOICE_ID: &str = "piper-joe-medium";
+/// The default voice's model file; its `.onnx.json` lies beside it.
+pub const DEFAULT_VOICE_MODEL: &str = "en_US-joe-medium.onnx";
+pub const DEFAULT_VOICE_FILES: [ModelFile; 2] = [
+    ModelFile {
+        name: DEFAULT_VOICE_MODEL,
+        repo: "rhasspy/piper-voices",
+        path: "en/en_US/joe/medium/en_US-joe-medium.onnx",
+        approx_bytes: 63_201_294,
+    },
+    ModelFile {
+        name: "en_US-joe-medium.onnx.json",
+        repo: "rhasspy/piper-voices",
+        path: "en/en_US/joe/medium/en_US-joe-medium.onnx.json",
+        approx_bytes: 4_794,
+    },
+];
+
 /// A loaded Piper voice.
 pub struct Piper {
     session: ort::session::Session,
@@ -101,10 +125,10 @@ pub struct Piper {
 fn runtime(library: &Path) -> Result<&'static ort::environment::Environment, TtsError> {
     static LOADED: std::sync::OnceLock<Result<ort::environment::Environment, RuntimeError>> =
         std::sync::OnceLock::new();
+    if LOADED.get().is_none() && !library.is_file() {
+        return Err(TtsError::Runtime(library.display().to_string(), RuntimeError::Missing));
+    }
     let result = LOADED.get_or_init(|| {
-        if !library.is_file() {
-            return Err(RuntimeError::Missing);
-        }
         let builder = ort::init_from(library).map_err(|e| RuntimeError::Load(e.into()))?;
         builder.with_name("familiar").build().map_err(|e| RuntimeError::Ort(e.into()))
     });

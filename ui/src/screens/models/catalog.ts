@@ -2,12 +2,13 @@
 import type { Catalog, InstalledModel, PullTarget } from '../../bindings';
 
 /** What a model is for. */
-export type ModelKind = 'chat' | 'embedding' | 'speech' | 'voice_clone';
+export type ModelKind = 'chat' | 'embedding' | 'speech' | 'voice' | 'voice_clone';
 
 export const KIND_LABELS: Record<ModelKind, string> = {
   chat: 'Chat',
   embedding: 'Embedding (knowledge bases)',
   speech: 'Speech to text',
+  voice: 'Default voice',
   voice_clone: 'Voice cloning',
 };
 
@@ -19,6 +20,7 @@ export const KIND_TABS: Record<ModelKind, string> = {
   chat: 'Chat',
   embedding: 'Embedding',
   speech: 'Speech to text',
+  voice: 'Default voice',
   voice_clone: 'Voice cloning',
 };
 
@@ -26,6 +28,7 @@ export const KIND_TABS: Record<ModelKind, string> = {
 export function modelKind(model: Pick<InstalledModel, 'arch'>): ModelKind {
   if (EMBEDDING_ARCHS.includes(model.arch)) return 'embedding';
   if (model.arch === 'whisper') return 'speech';
+  if (model.arch === 'piper') return 'voice';
   if (model.arch === 'metavoice') return 'voice_clone';
   return 'chat';
 }
@@ -57,6 +60,8 @@ export function targetKey(target: PullTarget): string {
       return `embedding:${target.repo}`;
     case 'speech':
       return `speech:${target.id}`;
+    case 'voice':
+      return 'voice';
     case 'voice_clone':
       return 'voice_clone';
   }
@@ -77,6 +82,8 @@ export function installedFor(target: PullTarget, installed: readonly InstalledMo
     }
     case 'speech':
       return installed.find((m) => m.id === target.id);
+    case 'voice':
+      return installed.find((m) => modelKind(m) === 'voice' || (catalog !== undefined && m.id === catalog.voice.id));
     case 'voice_clone':
       return installed.find((m) => modelKind(m) === 'voice_clone' || (catalog !== undefined && m.id === catalog.voice_clone.id));
   }
