@@ -1061,7 +1061,8 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                 for m in crate::models::SPEECH_CATALOG {
                     println!("{:<30} {:>5} MB  {:<13} familiar models pull {}", m.id, m.size_mb, m.languages, m.id);
                 }
-                let voice_mb: u64 = familiar_voice::tts::DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes >> 20).sum();
+                let voice_mb: u64 =
+                    familiar_voice::tts::DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes).sum::<u64>() / 1_000_000;
                 let runtime = crate::models::ONNXRUNTIME;
                 println!(
                     "\nDefault voice (Piper; with {}, {} MB, unless it is installed):",

@@ -926,7 +926,7 @@ pub const ONNXRUNTIME: RuntimeWheel = RuntimeWheel {
     name: "ONNX Runtime 1.32.0",
     path: "packages/1d/46/e6f356c9539d2eed44126de3421a81e217da2ad91b22dc11b379cb1e384f/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
     sha256: "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
-    size_mb: 27,
+    size_mb: 28,
     library: "onnxruntime/capi/libonnxruntime.so.1.32.0",
     library_sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
     notices: &["onnxruntime/LICENSE", "onnxruntime/ThirdPartyNotices.txt"],

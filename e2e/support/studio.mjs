@@ -36,8 +36,8 @@ export const PASSPHRASE = 'correct horse battery staple';
 /** How long a step may take on a 2-core machine running a debug build. */
 export const PATIENCE = Number(process.env.E2E_PATIENCE) || 60_000;
 
-/** The environment the app and the CLI share for one data folder. */
-function environment(home) {
+/** The environment the app and the CLI share for one data folder (with `extra` on top). */
+function environment(home, extra = {}) {
   return {
     ...process.env,
     FAMILIAR_HOME: home,
@@ -49,6 +49,7 @@ function environment(home) {
     // WebKit's compositing, which the studio turns off where there is no GPU (src-tauri/src/main.rs):
     // without it WebKitWebDriver's screenshots hung. A setting of our own is kept by the studio.
     WEBKIT_DISABLE_COMPOSITING_MODE: '0',
+    ...extra,
   };
 }
 
@@ -56,9 +57,9 @@ function environment(home) {
  * Runs the `familiar` command line on a data folder; resolves to its stdout
  * (parsed when `--json` is among the arguments).
  */
-export async function familiar(home, args, { timeout = 5 * PATIENCE } = {}) {
+export async function familiar(home, args, { timeout = 5 * PATIENCE, env = {} } = {}) {
   try {
-    const { stdout } = await run(FAMILIAR, args, { env: environment(home), timeout, maxBuffer: 64 << 20 });
+    const { stdout } = await run(FAMILIAR, args, { env: environment(home, env), timeout, maxBuffer: 64 << 20 });
     return args.includes('--json') ? JSON.parse(stdout) : stdout;
   } catch (error) {
     const stderr = /** @type {{ stderr?: string }} */ (error).stderr ?? '';
@@ -113,18 +114,19 @@ export async function freshHome(name) {
  */
 
 /**
- * Opens the studio on a fresh data folder (or `home`) and waits for its shell.
+ * Opens the studio on a fresh data folder (or `home`) and waits for its shell;
+ * `env` is added to the environment of the app and of `cli`.
  * @param {string} name what the journey is called (names the data folder)
- * @param {{ home?: string }} [options]
+ * @param {{ home?: string, env?: Record<string, string> }} [options]
  * @returns {Promise<Studio>}
  */
-export async function openStudio(name, { home } = {}) {
+export async function openStudio(name, { home, env = {} } = {}) {
   home ??= await freshHome(name);
   const port = await freePort();
   const nativePort = await freePort();
   // Its own process group: WebKitWebDriver and the app it starts stay in it, so a hung app still ends.
   const driver = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
-    env: environment(home),
+    env: environment(home, env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -176,7 +178,7 @@ export async function openStudio(name, { home } = {}) {
     throw new Error(`the studio did not open: ${error}\n--- tauri-driver and app log ---\n${log}`);
   }
 
-  const cli = (args) => familiar(home, args);
+  const cli = (args) => familiar(home, args, { env });
   return {
     browser,
     home,

@@ -130,7 +130,7 @@ pub fn model_catalog() -> Catalog {
         speech: SPEECH_CATALOG.to_vec(),
         voice: DefaultVoiceModel {
             id: DEFAULT_VOICE_ID.to_owned(),
-            size_mb: (DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes).sum::<u64>() >> 20) as u32,
+            size_mb: (DEFAULT_VOICE_FILES.iter().map(|f| f.approx_bytes).sum::<u64>() / 1_000_000) as u32,
             repo: DEFAULT_VOICE_FILES[0].repo.to_owned(),
             runtime: ONNXRUNTIME.name.to_owned(),
             runtime_mb: ONNXRUNTIME.size_mb as u32,

@@ -75,10 +75,10 @@ const CATALOG: Catalog = {
   ],
   voice: {
     id: 'piper-joe-medium',
-    size_mb: 60,
+    size_mb: 63,
     repo: 'rhasspy/piper-voices',
     runtime: 'ONNX Runtime 1.32.0',
-    runtime_mb: 27,
+    runtime_mb: 28,
     languages: 'English (US)',
     license: 'MIT · CC0 data',
   },
@@ -170,8 +170,8 @@ describe('the models screen', () => {
     expect(catalogRow('speech:whisper-base.en')).toHaveTextContent('English · 142 MB · MIT');
     await userEvent.click(screen.getByRole('tab', { name: 'Default voice' }));
     expect(catalogRow('voice')).toHaveTextContent('piper-joe-medium');
-    expect(catalogRow('voice')).toHaveTextContent('English (US) · 60 MB · MIT · CC0 data');
-    expect(screen.getByText(/It needs ONNX Runtime \(ONNX Runtime 1.32.0, 27 MB from PyPI\)/)).toBeInTheDocument();
+    expect(catalogRow('voice')).toHaveTextContent('English (US) · 63 MB · MIT · CC0 data');
+    expect(screen.getByText(/It runs on ONNX Runtime 1.32.0 \(28 MB from PyPI\)/)).toBeInTheDocument();
     cmd.pullModel.mockReturnValue(new Promise(() => {}));
     await userEvent.click(within(catalogRow('voice')).getByRole('button', { name: 'Download' }));
     expect(cmd.pullModel).toHaveBeenCalledWith({ kind: 'voice' }, expect.stringMatching(/^pull-/), expect.anything());
