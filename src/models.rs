@@ -725,7 +725,7 @@ const RETRIES: usize = 3;
 /// Downloads into `partial` (appending to what is there), retrying with
 /// `Range` after a broken connection. Returns the sha256 of the whole file.
 fn download(
-    request: &Source,
+    source: &Source,
     partial: &Path,
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancelToken,
@@ -740,7 +740,7 @@ fn download(
         .into();
     let mut last_error = String::new();
     for _ in 0..RETRIES {
-        match download_once(&agent, request, partial, progress, cancel) {
+        match download_once(&agent, source, partial, progress, cancel) {
             Ok(sha) => return Ok(sha),
             Err(Attempt::Fatal(e)) => return Err(e),
             Err(Attempt::Retry(reason)) => last_error = reason,
@@ -757,21 +757,21 @@ enum Attempt {
 
 fn download_once(
     agent: &ureq::Agent,
-    request: &Source,
+    source: &Source,
     partial: &Path,
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &CancelToken,
 ) -> Result<String, Attempt> {
     let fatal = |e: ModelError| Attempt::Fatal(e);
     let have = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
-    let mut url = request.url.clone();
+    let mut url = source.url.clone();
     let mut linked_sha: Option<String> = None;
     let mut response = None;
     // Follow redirects ourselves: the Hub puts the file's sha256 on the first answer.
     for _ in 0..8 {
         let mut call = agent.get(&url);
         // Gated repositories need the user's token; it goes to the Hub only, never to a redirect's host.
-        if let Some(hub) = request.hub
+        if let Some(hub) = source.hub
             && url.starts_with(hub)
             && let Ok(token) = std::env::var("HF_TOKEN")
         {
@@ -808,7 +808,7 @@ fn download_once(
     }
     let resp = response.ok_or_else(|| fatal(ModelError::Download("too many redirects".into())))?;
     let status = resp.status().as_u16();
-    let expected = request.sha256.clone().or(linked_sha);
+    let expected = source.sha256.clone().or(linked_sha);
     let (resume, total) = match status {
         206 => {
             let range = resp.headers().get("content-range").and_then(|v| v.to_str().ok()).unwrap_or_default();
