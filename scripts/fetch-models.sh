@@ -71,11 +71,13 @@ PY
     mv "$target.partial" "$target"
 done
 # Whole wheels, as PyPI serves them to every machine (not only ones with this Python):
-# the model manager downloads ONNX Runtime's from PyPI for the default voice, and the
-# tests serve this copy to that code from a local server.
+# the model manager downloads these from PyPI (ONNX Runtime for the default voice,
+# Resemblyzer for speaker fingerprints), and the tests serve these copies to that
+# code from a local server.
 # name | PyPI package==version | its Python version, ABI and platform | sha256 of the wheel
 wheels=(
   "onnxruntime/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl|onnxruntime==1.32.0|3.11 cp311 manylinux_2_28_x86_64|5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d"
+  "resemblyzer/Resemblyzer-0.1.4-py3-none-any.whl|resemblyzer==0.1.4|3.11 none any|8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f"
 )
 for entry in "${wheels[@]}"; do
     IFS='|' read -r name package tags sha <<<"$entry"

@@ -754,13 +754,25 @@ pub async fn pull_default_voice(
     pull(studio, Pull::DefaultVoice, progress, cancel).await
 }
 
+/// Downloads the speaker-fingerprint model (Resemblyzer's GE2E encoder,
+/// ≈ 16 MB, its PyPI wheel) and converts it for candle: voice profiles need it.
+pub async fn pull_speaker_model(
+    studio: &Studio,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancelToken,
+) -> Result<InstalledModel> {
+    pull(studio, Pull::SpeakerModel, progress, cancel).await
+}
+
 /// What to download: one GGUF file, an embedding model's folder, a speech
-/// model, the default voice, or the voice-cloning model.
+/// model, the default voice, the speaker-fingerprint model, or the
+/// voice-cloning model.
 enum Pull {
     File(PullRequest),
     Embedding(String),
     Speech(&'static crate::models::SpeechCatalogEntry),
     DefaultVoice,
+    SpeakerModel,
     VoiceClone,
 }
 
@@ -805,6 +817,17 @@ async fn pull(
                     let target = voice::default_voice_folder();
                     let arch = crate::models::PIPER_ARCH;
                     models.pull_files(DEFAULT_VOICE_ID, arch, &files, &target, check, &*progress, &cancel, now).await
+                }
+                Pull::SpeakerModel => {
+                    let wheel = &crate::models::RESEMBLYZER;
+                    let unpacked = crate::models::fetch_wheel(&models.dir, wheel, &*progress, &cancel)?;
+                    let (weights, source) =
+                        (unpacked.join("pretrained.pt"), format!("pypi-download:{}", wheel.package));
+                    let installed = voice::install_speaker_weights(&models, &weights, &source, now).await;
+                    if let Some(staging) = unpacked.parent() {
+                        let _ = std::fs::remove_dir_all(staging);
+                    }
+                    installed
                 }
                 Pull::VoiceClone => {
                     let files = hub_files(&familiar_voice::clone::FILES);

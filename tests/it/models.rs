@@ -297,7 +297,7 @@ fn the_default_voice_is_pulled_with_onnx_runtime_from_pypi_and_then_speaks() {
     assert!(!home.path().join("models/.partial/piper-joe-medium").exists());
 
     // No `familiar setup` here: the pulled voice speaks, and what it says can be understood.
-    let said = "The library opens at nine tomorrow morning.";
+    let said = "The library opens early in the morning, and closes late in the evening.";
     let wav = home.path().join("said.wav");
     ok(home.path(), &["voice", "say", said, "--out", wav.to_str().unwrap()]);
     let heard = ok(home.path(), &["voice", "transcribe", wav.to_str().unwrap()]);
@@ -332,4 +332,46 @@ fn a_wrong_runtime_wheel_or_a_broken_voice_installs_nothing() {
     assert!(!home.path().join("models/voices/piper-joe-medium").exists());
     assert!(!home.path().join("models/.partial/piper-joe-medium").exists(), "staging is cleaned up");
     assert_eq!(json(home.path(), &["models", "list", "--json"]), serde_json::json!([]));
+}
+
+#[test]
+fn the_speaker_model_is_pulled_from_pypi_and_converted_as_setup_converts_it() {
+    let weights = familiar::models::bundled_speaker_weights().expect("run scripts/fetch-models.sh");
+    let wheel = familiar::models::RESEMBLYZER;
+    let cached = std::fs::read(weights.with_file_name(wheel.path.rsplit('/').next().unwrap()))
+        .expect("the Resemblyzer wheel is missing: run scripts/fetch-models.sh");
+    // PyPI serves the wheel; its first download breaks off and must resume.
+    let hub = Hub::start(
+        vec![HubFile { repo: String::new(), name: wheel.path.into(), bytes: cached, etag: String::new() }],
+        Some(5000),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let out = familiar_from(&hub, home.path(), &["models", "pull", "resemblyzer-ge2e", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let installed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((installed["id"].as_str(), installed["arch"].as_str()), (Some("resemblyzer-ge2e"), Some("ge2e")));
+    assert_eq!(installed["source"], "pypi-download:resemblyzer==0.1.4");
+    assert!(hub.log.lock().unwrap().iter().any(|l| l.ends_with(".whl range=Some(5000)")), "resumed");
+    // The very weights `familiar setup` converts from the model cache, and nothing left in staging.
+    let pulled = std::fs::read(home.path().join("models/speech/resemblyzer-ge2e.safetensors")).unwrap();
+    let converted = familiar_voice::speaker::convert_resemblyzer(&std::fs::read(&weights).unwrap()).unwrap();
+    assert!(pulled == converted, "the pulled model differs from the converted cache");
+    assert_eq!(std::fs::read_dir(home.path().join("models/.partial")).unwrap().count(), 0);
+
+    // A wheel that is not the pinned one installs nothing.
+    let hub = Hub::start(
+        vec![HubFile {
+            repo: String::new(),
+            name: wheel.path.into(),
+            bytes: b"PK\x03\x04 some other wheel".repeat(40),
+            etag: String::new(),
+        }],
+        None,
+    );
+    let other = tempfile::tempdir().unwrap();
+    let out = familiar_from(&hub, other.path(), &["models", "pull", "resemblyzer-ge2e"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("sha256"), "{err}");
+    assert!(!other.path().join("models/speech").exists());
+    assert_eq!(json(other.path(), &["models", "list", "--json"]), serde_json::json!([]));
 }

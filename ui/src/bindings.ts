@@ -275,6 +275,7 @@ export type Catalog = {
 	embedding: EmbeddingCatalogEntry[],
 	speech: SpeechCatalogEntry[],
 	voice: DefaultVoiceModel,
+	speaker: SpeakerModel,
 	voice_clone: VoiceCloneModel,
 	system: SystemInfo,
 };
@@ -822,6 +823,8 @@ export type PullTarget =
 { kind: "speech"; id: string } | 
 /**  The default voice (and ONNX Runtime, unless it is installed). */
 { kind: "voice" } | 
+/**  The speaker-fingerprint model. */
+{ kind: "speaker_model" } | 
 /**  The voice-cloning model. */
 { kind: "voice_clone" };
 
@@ -926,6 +929,16 @@ export type Signer = {
 	/**  The wallet's address (the only wallet when empty). */
 	wallet: string | null,
 	passphrase: string,
+};
+
+/**  The speaker-fingerprint model's download (voice profiles need it). */
+export type SpeakerModel = {
+	/**  What `pull_speaker_model` installs. */
+	id: string,
+	/**  Where it comes from: `Resemblyzer 0.1.4`, on PyPI. */
+	name: string,
+	size_mb: number,
+	license: string,
 };
 
 /**  A speech-to-text model users can pull. */

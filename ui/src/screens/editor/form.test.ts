@@ -107,7 +107,7 @@ describe('lists', () => {
 
   it('tells chat models from the others', () => {
     expect(isChatModel({ arch: 'llama' })).toBe(true);
-    for (const arch of ['bert', 'nomic_bert', 'whisper', 'piper', 'metavoice']) expect(isChatModel({ arch })).toBe(false);
+    for (const arch of ['bert', 'nomic_bert', 'whisper', 'piper', 'ge2e', 'metavoice']) expect(isChatModel({ arch })).toBe(false);
   });
 });
 

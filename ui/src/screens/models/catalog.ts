@@ -8,7 +8,7 @@ export const KIND_LABELS: Record<ModelKind, string> = {
   chat: 'Chat',
   embedding: 'Embedding (knowledge bases)',
   speech: 'Speech to text',
-  voice: 'Default voice',
+  voice: 'Voice',
   voice_clone: 'Voice cloning',
 };
 
@@ -20,7 +20,7 @@ export const KIND_TABS: Record<ModelKind, string> = {
   chat: 'Chat',
   embedding: 'Embedding',
   speech: 'Speech to text',
-  voice: 'Default voice',
+  voice: 'Voice',
   voice_clone: 'Voice cloning',
 };
 
@@ -28,7 +28,7 @@ export const KIND_TABS: Record<ModelKind, string> = {
 export function modelKind(model: Pick<InstalledModel, 'arch'>): ModelKind {
   if (EMBEDDING_ARCHS.includes(model.arch)) return 'embedding';
   if (model.arch === 'whisper') return 'speech';
-  if (model.arch === 'piper') return 'voice';
+  if (model.arch === 'piper' || model.arch === 'ge2e') return 'voice';
   if (model.arch === 'metavoice') return 'voice_clone';
   return 'chat';
 }
@@ -48,6 +48,7 @@ export function describeSource(source: string): string {
   }
   if (source.startsWith('import:')) return `Imported from ${source.slice('import:'.length)}`;
   if (source.startsWith('pypi:')) return `Bundled with Familiar (${source.slice('pypi:'.length)})`;
+  if (source.startsWith('pypi-download:')) return `PyPI · ${source.slice('pypi-download:'.length)}`;
   return source;
 }
 
@@ -62,6 +63,8 @@ export function targetKey(target: PullTarget): string {
       return `speech:${target.id}`;
     case 'voice':
       return 'voice';
+    case 'speaker_model':
+      return 'speaker_model';
     case 'voice_clone':
       return 'voice_clone';
   }
@@ -83,7 +86,9 @@ export function installedFor(target: PullTarget, installed: readonly InstalledMo
     case 'speech':
       return installed.find((m) => m.id === target.id);
     case 'voice':
-      return installed.find((m) => modelKind(m) === 'voice' || (catalog !== undefined && m.id === catalog.voice.id));
+      return installed.find((m) => m.arch === 'piper' || (catalog !== undefined && m.id === catalog.voice.id));
+    case 'speaker_model':
+      return installed.find((m) => m.arch === 'ge2e' || (catalog !== undefined && m.id === catalog.speaker.id));
     case 'voice_clone':
       return installed.find((m) => modelKind(m) === 'voice_clone' || (catalog !== undefined && m.id === catalog.voice_clone.id));
   }
