@@ -217,6 +217,17 @@ pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
     row[h.len()] as f64 / r.len().max(1) as f64
 }
 
+/// Character error rate over letters and digits alone: the edit distance of
+/// the two texts with spaces, punctuation and case dropped, over the
+/// reference's length. Unlike the word error rate it does not count
+/// "note-taking" heard as "note taking", or "Quillnote's" as "Quill note's", as
+/// two errors each.
+pub fn char_error_rate(reference: &str, hypothesis: &str) -> f64 {
+    let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let reference = letters(reference);
+    edit_distance(&reference, &letters(hypothesis)) as f64 / reference.chars().count().max(1) as f64
+}
+
 /// How a consent read-out held against its sentence and the reference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -255,7 +266,7 @@ fn was_spelled(word: &str, heard: &[String]) -> bool {
     heard.iter().any(|h| close(h)) || heard.windows(2).any(|p| close(&format!("{}{}", p[0], p[1])))
 }
 
-/// Levenshtein distance between two words, in characters.
+/// Levenshtein distance between two strings, in characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -505,6 +516,15 @@ mod tests {
             assert_eq!(p.engine, "piper", "{p:?}");
             assert!((0.5..=2.0).contains(&p.rate) && (-12.0..=12.0).contains(&p.pitch), "{p:?}");
         }
+    }
+
+    #[test]
+    fn the_character_error_rate_counts_letters_not_where_words_split() {
+        assert_eq!(super::char_error_rate("a note-taking app", "A note taking app."), 0.0);
+        assert_eq!(super::char_error_rate("Quillnote's notes", "quill notes notes"), 0.0);
+        assert_eq!(super::char_error_rate("abcd", "abxd"), 0.25);
+        assert_eq!(super::char_error_rate("abcd", ""), 1.0);
+        assert_eq!(super::char_error_rate("", ""), 0.0);
     }
 
     #[test]

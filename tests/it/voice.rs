@@ -96,11 +96,12 @@ fn what_the_default_voice_says_is_transcribed_back() {
     let heard = support::ok(home.path(), &["voice", "transcribe", wav.to_str().unwrap()]);
     assert!(wer(said, &heard) <= 0.15, "{heard:?}");
 
-    // Faster speech is shorter.
+    // Faster speech is shorter. Piper draws its durations at random: said eight times each, this
+    // sentence lasted 5.0–5.5 s at rate 1 and 3.75–3.95 s at rate 1.5 (0.68–0.79 of it; 0.80 seen in CI).
     let fast = home.path().join("fast.wav");
     let quick =
         support::json(home.path(), &["voice", "say", said, "--out", fast.to_str().unwrap(), "--rate", "1.5", "--json"]);
-    assert!(quick["seconds"].as_f64().unwrap() < seconds * 0.8, "{quick}");
+    assert!(quick["seconds"].as_f64().unwrap() < seconds * 0.9, "{quick} against {seconds} s");
     // Played on ALSA's `null` speaker (no sound card here); a missing speaker is a clear error.
     support::ok(home.path(), &["voice", "say", "Done.", "--out", fast.to_str().unwrap(), "--play", "--device", "null"]);
     let no_speaker = support::fails(
@@ -123,9 +124,13 @@ fn talk_answers_a_spoken_question_aloud_and_times_each_stage() {
     assert!(wer("How do I export my notes?", report["transcript"].as_str().unwrap()) <= 0.25, "{report}");
     let reply = report["reply"].as_str().unwrap();
     assert!(!reply.trim().is_empty());
-    // The spoken answer says the reply.
+    // The spoken answer says the reply. It is read back by letters: the reply's compounds and
+    // names ("note-taking", "Quillnote's") come back split ("note taking", "Quill note"), which
+    // by words counted as errors twice and, with Piper's random durations, failed 1 run in 6 at
+    // ≤ 0.5 (its letters were then 0.19 off).
     let heard = support::ok(home.path(), &["voice", "transcribe", answer.to_str().unwrap()]);
-    assert!(wer(reply, &heard) <= 0.5, "reply {reply:?} heard {heard:?}");
+    let off = familiar::voice::char_error_rate(reply, &heard);
+    assert!(off <= 0.35, "{off}: reply {reply:?} heard {heard:?}");
     let stages = &report["stages"];
     let (first_audio, total) = (stages["first_audio_ms"].as_u64().unwrap(), stages["total_ms"].as_u64().unwrap());
     assert!(stages["stt_ms"].as_u64().unwrap() > 0 && first_audio > 0 && first_audio <= total, "{stages}");
