@@ -745,7 +745,7 @@ pub async fn pull_voice_clone_model(
 
 /// Downloads the default voice (Piper's "joe", ≈ 63 MB, from Piper's own
 /// repository on the Hub) and, unless it is installed, ONNX Runtime to run it
-/// (≈ 27 MB, its PyPI wheel), for machines without `make run`'s model cache.
+/// (≈ 28 MB, its PyPI wheel), for machines without `make run`'s model cache.
 pub async fn pull_default_voice(
     studio: &Studio,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
