@@ -157,7 +157,7 @@ describe('the first-run setup', () => {
     expect(result).toHaveTextContent('installed: smollm2-135m-instruct-q4_1');
     expect(result).toHaveTextContent('Speaker model');
     expect(result).toHaveTextContent('not in this machine’s model cache');
-    expect(screen.queryByTestId('setup-models-hint')).toBeNull();
+    expect(await screen.findByTestId('setup-models-hint')).toHaveTextContent('the voice models included');
     expect(screen.getByRole('button', { name: 'Run the setup again' })).toBeInTheDocument();
   });
 
@@ -170,7 +170,7 @@ describe('the first-run setup', () => {
     const result = await screen.findByTestId('setup-result');
     expect(result).toHaveTextContent('Everything that could be installed was already there.');
     expect(within(result).getByRole('link', { name: 'Models' })).toHaveAttribute('href', '#/models');
-    expect(result).not.toHaveTextContent('the default voice included');
+    expect(result).not.toHaveTextContent('the voice models included');
   });
 
   it('without the voice in the model cache, points to the Models screen for it', async () => {
@@ -180,7 +180,7 @@ describe('the first-run setup', () => {
     render(SettingsScreen, { props: { setup: new StudioSetupRun() } });
     await userEvent.click(await screen.findByTestId('setup-button'));
     const hint = await screen.findByTestId('setup-models-hint');
-    expect(hint).toHaveTextContent('can be downloaded from the catalog in Models, the default voice included.');
+    expect(hint).toHaveTextContent('can be downloaded from the catalog in Models, the voice models included.');
     expect(within(hint).getByRole('link', { name: 'Models' })).toHaveAttribute('href', '#/models');
   });
 
