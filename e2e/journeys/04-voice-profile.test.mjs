@@ -87,18 +87,26 @@ describe('a voice profile from a recording, with consent', () => {
   it('creates the profile once the sentence is read back in the same voice', async () => {
     const { browser } = studio;
     const sentence = await seen(browser.$('[data-testid="consent-sentence"]'));
-    const readOut = join(folder, 'consent.wav');
-    await studio.cli(['voice', 'say', sentence, '--out', readOut]);
-    await withRoomTone(readOut);
-    await chooseThrough(browser, 'Or use a recording of the read-out', readOut);
-
     const profile = await browser.$('[data-testid="voice-profile"]');
     const refused = await browser.$('[data-testid="consent-step"] [role="alert"]');
-    await browser.waitUntil(async () => (await profile.isExisting()) || (await refused.isExisting()), {
-      timeout: 3 * PATIENCE,
-      timeoutMsg: 'the voice profile was not created, nor the read-out refused',
-    });
-    if (await refused.isExisting()) assert.fail(`the read-out was refused: ${await seen(refused)}`);
+    // Speech recognition now and then mishears two of the challenge words in the default voice's
+    // random delivery (1 read-out in 60); the creator then reads it again, as here. Two refusals fail.
+    let refusal = '';
+    for (let reading = 1; ; reading++) {
+      const readOut = join(folder, `consent-${reading}.wav`);
+      await studio.cli(['voice', 'say', sentence, '--out', readOut]);
+      await withRoomTone(readOut);
+      await chooseThrough(browser, 'Or use a recording of the read-out', readOut);
+      const previous = refusal;
+      await browser.waitUntil(
+        async () =>
+          (await profile.isExisting()) || ((await refused.isExisting()) && (await seen(refused)) !== previous),
+        { timeout: 3 * PATIENCE, timeoutMsg: 'the voice profile was not created, nor the read-out refused' },
+      );
+      if (await profile.isExisting()) break;
+      refusal = await seen(refused);
+      if (reading === 2) assert.fail(`the read-out was refused twice, last: ${refusal}`);
+    }
     const text = await seen(profile);
     assert.ok(text.includes(`“${sentence}”`), 'the profile shows the consent sentence');
     assert.match(text, /Heard\s+“This is my own voice/);
