@@ -1,6 +1,7 @@
 //! The local chain: an anvil node that the studio starts as a child process on
-//! 127.0.0.1, with its state saved in the data folder so that tokens survive a
-//! restart. anvil comes from the npm package `@foundry-rs/anvil`.
+//! 127.0.0.1, on the free port it binds and names in its log (`anvil.log`,
+//! rewritten at each start), with its state saved in the data folder so that
+//! tokens survive a restart. anvil comes from the npm package `@foundry-rs/anvil`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -84,15 +85,15 @@ impl LocalNode {
         let anvil = anvil_binary()?;
         let io = |what: &str, e| NodeError::Io(format!("{what} {}", dir.display()), e);
         std::fs::create_dir_all(dir).map_err(|e| io("could not create", e))?;
-        let port = match port {
-            Some(p) => p,
-            None => free_port().map_err(|e| io("no free port for", e))?,
-        };
-        let log = std::fs::File::create(dir.join("anvil.log")).map_err(|e| io("could not write the log in", e))?;
+        // Port 0 lets anvil bind a free port itself and say which in its log: a port chosen here
+        // and bound there later could be taken in between (by another node, or by any listener,
+        // which would then look like this node).
+        let log_path = dir.join("anvil.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| io("could not write the log in", e))?;
         let log2 = log.try_clone().map_err(|e| io("could not write the log in", e))?;
         let mut command = Command::new(&anvil);
         command
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+            .args(["--host", "127.0.0.1", "--port", &port.unwrap_or(0).to_string()])
             .args(["--state-interval", "1", "--state"])
             .arg(dir.join("state.json"))
             .stdin(Stdio::null())
@@ -104,11 +105,13 @@ impl LocalNode {
             command.process_group(0);
         }
         let mut child = command.spawn().map_err(|e| NodeError::Start(format!("{}: {e}", anvil.display())))?;
-        let node = LocalNode { pid: child.id(), port };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let port = loop {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(port) = listening_port(&log) {
+                break port;
+            }
             if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(dir.join("anvil.log")).unwrap_or_default();
                 return Err(NodeError::Start(format!("it exited ({status}): {}", log.trim())));
             }
             if Instant::now() > deadline {
@@ -116,7 +119,8 @@ impl LocalNode {
                 return Err(NodeError::Start("it did not listen within 30 s".into()));
             }
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        let node = LocalNode { pid: child.id(), port };
         let record = serde_json::to_vec(&node).unwrap_or_default();
         std::fs::write(dir.join("node.json"), record).map_err(|e| io("could not record the node in", e))?;
         Ok(node)
@@ -145,7 +149,21 @@ fn alive(pid: u32) -> bool {
     }
 }
 
-/// A port nobody listens on now.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+/// The port in anvil's "Listening on 127.0.0.1:<port>" line, once it has written
+/// the whole line (a line still being written could hold half the number).
+fn listening_port(log: &str) -> Option<u16> {
+    log.split_inclusive('\n')
+        .filter(|line| line.ends_with('\n'))
+        .find_map(|line| line.trim().strip_prefix("Listening on 127.0.0.1:")?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_port_is_read_from_anvils_log_once_it_listens() {
+        assert_eq!(super::listening_port("Available Accounts\n==================\n"), None);
+        let log = "Base Fee\n==================\n\n1000000000\n\nListening on 127.0.0.1:40541\neth_chainId\n";
+        assert_eq!(super::listening_port(log), Some(40541));
+        assert_eq!(super::listening_port("Listening on 127.0.0.1:405"), None, "a line not written to its end");
+    }
 }
