@@ -51,7 +51,8 @@ pub enum ModelError {
     DoesNotFit { model: String, needed_mb: u64, available_mb: u64 },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ModelError + 'a {
+/// An I/O error on `path`, for `map_err`.
+pub(crate) fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ModelError + 'a {
     move |source| ModelError::Io { action, path: path.display().to_string(), source }
 }
 
@@ -409,13 +410,8 @@ impl Models<'_> {
         let partial_dir = self.dir.join(".partial");
         std::fs::create_dir_all(&partial_dir).map_err(io("could not create", &partial_dir))?;
         let partial = partial_dir.join(&file_name);
+        // The download checks the sha256 given in the request (else the Hub's).
         let sha = download(&request.source(), &partial, progress, cancel)?;
-        if let Some(expected) = &request.sha256
-            && !expected.eq_ignore_ascii_case(&sha)
-        {
-            let _ = std::fs::remove_file(&partial);
-            return Err(ModelError::Checksum { expected: expected.to_ascii_lowercase(), actual: sha });
-        }
         let target = self.dir.join(&file_name);
         std::fs::rename(&partial, &target).map_err(io("could not move into", &self.dir))?;
         let source = format!("hf:{}@{}/{}", request.repo, request.revision, request.file);

@@ -438,22 +438,14 @@ pub async fn install_speaker_weights(
     now: i64,
 ) -> std::result::Result<models::InstalledModel, models::ModelError> {
     let staging = registry.dir.join(".partial");
-    std::fs::create_dir_all(&staging).map_err(|e| models::ModelError::Io {
-        action: "could not create",
-        path: staging.display().to_string(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(&staging).map_err(models::io("could not create", &staging))?;
     let converted = staging.join(format!("{}.converted", models::SPEAKER_MODEL_ID));
     let (from, to) = (pretrained.to_path_buf(), converted.clone());
     tokio::task::spawn_blocking(move || -> std::result::Result<(), models::ModelError> {
-        let io = |action, path: &Path| {
-            let path = path.display().to_string();
-            move |source| models::ModelError::Io { action, path, source }
-        };
-        let bytes = std::fs::read(&from).map_err(io("could not read", &from))?;
+        let bytes = std::fs::read(&from).map_err(models::io("could not read", &from))?;
         let weights = familiar_voice::speaker::convert_resemblyzer(&bytes)
             .map_err(|e| models::ModelError::Invalid(format!("{}: {e}", from.display())))?;
-        std::fs::write(&to, weights).map_err(io("could not write", &to))
+        std::fs::write(&to, weights).map_err(models::io("could not write", &to))
     })
     .await
     .map_err(|e| models::ModelError::Invalid(format!("the conversion stopped unexpectedly: {e}")))??;
