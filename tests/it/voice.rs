@@ -274,11 +274,38 @@ fn talk_live_on_a_simulated_microphone_prints_each_event_as_a_json_line() {
     assert!(done["stages"]["first_audio_ms"].as_u64().unwrap() > 0, "{done}");
 }
 
-/// Zero crossings per second: higher for a higher voice.
-fn crossings_per_second(path: &Path) -> f64 {
+/// The voice's median pitch in Hz: normalised autocorrelation of 40 ms frames (every 20 ms)
+/// over lags for 60–400 Hz, counting the frames whose best match is clearly periodic (voiced).
+fn median_pitch_hz(path: &Path) -> f64 {
     let audio = familiar_voice::audio::decode_file(path, 60.0).unwrap();
-    let crossings = audio.samples.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
-    crossings as f64 / audio.seconds()
+    let (x, rate) = (&audio.samples, audio.rate as usize);
+    let (frame, hop) = (rate / 25, rate / 50);
+    let (shortest, longest) = (rate / 400, rate / 60);
+    let loudest = x.iter().fold(0f32, |m, s| m.max(s.abs()));
+    let mut pitches = Vec::new();
+    let mut start = 0;
+    while start + frame + longest <= x.len() {
+        let a = &x[start..start + frame];
+        if a.iter().fold(0f32, |m, s| m.max(s.abs())) > loudest * 0.2 {
+            let energy_a: f32 = a.iter().map(|s| s * s).sum();
+            let score = |lag: usize| {
+                let b = &x[start + lag..start + lag + frame];
+                let energy_b: f32 = b.iter().map(|s| s * s).sum();
+                a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>() / (energy_a * energy_b).sqrt().max(1e-9)
+            };
+            let scores: Vec<f32> = (shortest..=longest).map(score).collect();
+            let best = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            // The shortest lag that nearly matches the best, so a period's multiples do not halve the pitch.
+            if best > 0.7 {
+                let lag = shortest + scores.iter().position(|&s| s >= best * 0.95).unwrap();
+                pitches.push(rate as f64 / lag as f64);
+            }
+        }
+        start += hop;
+    }
+    assert!(pitches.len() >= 20, "{} voiced frames in {}", pitches.len(), path.display());
+    pitches.sort_by(f64::total_cmp);
+    pitches[pitches.len() / 2]
 }
 
 #[test]
@@ -299,9 +326,10 @@ fn pitch_moves_the_voice_up_or_down_and_keeps_its_pace_and_presets_set_it_for_an
     for seconds in [high_s, low_s] {
         assert!((seconds / plain_s - 1.0).abs() < 0.15, "the pace stays: {plain_s} s, {seconds} s");
     }
-    let (plain_z, high_z, low_z) =
-        (crossings_per_second(&plain), crossings_per_second(&high), crossings_per_second(&low));
-    assert!(high_z > plain_z * 1.1 && low_z < plain_z * 0.92, "{low_z} < {plain_z} < {high_z}");
+    // +6 semitones is 2^(6/12) ≈ 1.41 times the pitch, -4 is ≈ 0.79 times.
+    let (plain_f0, high_f0, low_f0) = (median_pitch_hz(&plain), median_pitch_hz(&high), median_pitch_hz(&low));
+    let (up, down) = (high_f0 / plain_f0, low_f0 / plain_f0);
+    assert!((1.3..1.55).contains(&up) && (0.72..0.87).contains(&down), "{low_f0} Hz < {plain_f0} Hz < {high_f0} Hz");
     // What is said stays intelligible.
     let heard = support::ok(dir, &["voice", "transcribe", low.to_str().unwrap()]);
     assert!(wer(said, &heard) <= 0.3, "{heard}");
