@@ -87,12 +87,12 @@ def theirs(files, compute_type, mode):
 
 
 def tts_ours():
-    """Per reply: lists of (first audio, total) seconds of RUNS runs after a warm-up, and the audio's length."""
+    """Per reply: (first audio, total, audio length) seconds of each of RUNS runs after a warm-up."""
     exe = os.path.join(target, "debug", "examples", "tts_bench")
     out = subprocess.run([exe, voice, ort_lib, str(threads), str(RUNS + 1)] + REPLIES, check=True, capture_output=True,
                          text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return {r["text"]: (list(zip(r["first_audio_s"][1:], r["total_s"][1:])), r["audio_s"]) for r in rows}
+    return {r["text"]: list(zip(r["first_audio_s"], r["total_s"], r["audio_s"]))[1:] for r in rows}
 
 
 def piper_tts():
@@ -112,31 +112,33 @@ def tts_theirs(piper_voice):
     """As tts_ours, for piper-tts."""
     out = {}
     for text in REPLIES:
-        times, samples = [], 0
+        runs = []
         for _ in range(RUNS + 1):
             start = time.perf_counter()
             first, samples = None, 0
             for chunk in piper_voice.synthesize(text):
                 first = first or time.perf_counter() - start
                 samples += len(chunk.audio_float_array)
-            times.append((first, time.perf_counter() - start))
-        out[text] = (times[1:], samples / 22050)
+            runs.append((first, time.perf_counter() - start, samples / 22050))
+        out[text] = runs[1:]
     return out
 
 
 def tts_rounds(rounds=TTS_ROUNDS):
     """Ours and piper-tts alternating round by round (the machine's speed drifts by more than the gap between
-    the two); per reply, the medians over every round of (first audio, total) and the audio's length."""
+    the two); per reply, the medians over every run of every round of first audio, real-time factor (each run's
+    time over that run's own audio: Piper draws phoneme lengths at random, so the audio's length varies by ±5 %
+    from run to run) and audio length."""
     piper_voice = piper_tts()
-    ours, theirs = {t: ([], 0.0) for t in REPLIES}, {t: ([], 0.0) for t in REPLIES}
+    ours, theirs = {t: [] for t in REPLIES}, {t: [] for t in REPLIES}
     for _ in range(rounds):
         for pooled, side in ((ours, tts_ours()), (theirs, tts_theirs(piper_voice))):
-            for text, (times, audio_s) in side.items():
-                pooled[text] = (pooled[text][0] + times, audio_s)
+            for text, runs in side.items():
+                pooled[text] += runs
 
     def medians(pooled):
-        return {t: (statistics.median(f for f, _ in times), statistics.median(x for _, x in times), audio_s)
-                for t, (times, audio_s) in pooled.items()}
+        return {t: (statistics.median(f for f, _, _ in runs), statistics.median(x / a for _, x, a in runs),
+                    statistics.median(a for _, _, a in runs)) for t, runs in pooled.items()}
 
     return medians(ours), medians(theirs)
 
@@ -254,15 +256,16 @@ def main():
         % (getattr(piper, "__version__", "1.3.0"), threads),
         "first audio = when the first sentence's samples are ready; %d rounds alternating the two, %d runs each after a"
         % (TTS_ROUNDS, RUNS),
-        "warm-up, medians over all. Ratio = the peer's time / ours.",
+        "warm-up, medians over all; RTF = each run's time over that run's audio (Piper draws phoneme lengths at random). Ratio ="
+        " the peer's RTF / ours, the peer's first audio / ours.",
         "",
         "| reply | Familiar RTF | piper-tts RTF | ratio | Familiar first audio | piper-tts first audio | ratio |",
         "|---|---|---|---|---|---|---|",
     ]
     for text in REPLIES:
-        (f1, t1, a1), (f2, t2, a2) = ours_tts[text], theirs_tts[text]
+        (f1, rtf1, a1), (f2, rtf2, _) = ours_tts[text], theirs_tts[text]
         lines.append("| %d words, %.1f s | %.3f | %.3f | %.2f× | %.0f ms | %.0f ms | %.2f× |"
-                     % (len(text.split()), a1, t1 / a1, t2 / a2, (t2 / a2) / (t1 / a1), f1 * 1000, f2 * 1000, f2 / f1))
+                     % (len(text.split()), a1, rtf1, rtf2, rtf2 / rtf1, f1 * 1000, f2 * 1000, f2 / f1))
     lines += [
         "",
         "Goal (issue 5): at least 1.0× piper-tts. Both run the same ONNX graph on the same runtime; piper-tts phonemizes",

@@ -1,6 +1,7 @@
 //! Text-to-speech timing for `make bench`: loads the Piper voice once, then
 //! speaks each text `runs` times. Prints one JSON line per text:
-//! {"text", "audio_s", "first_audio_s": [...], "total_s": [...]}.
+//! {"text", "audio_s": [...], "first_audio_s": [...], "total_s": [...]}, a value per run
+//! (Piper draws each phoneme's length at random, so each run's audio has its own length).
 //!
 //! Usage: tts_bench <voice.onnx> <libonnxruntime.so> <threads> <runs> <texts…>
 
@@ -14,11 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut voice = Piper::load(args[1].as_ref(), args[2].as_ref(), args[3].parse()?)?;
     let runs: usize = args[4].parse()?;
     for text in &args[5..] {
-        let (mut first, mut total, mut samples) = (Vec::new(), Vec::new(), 0);
+        let (mut first, mut total, mut audio) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             let start = std::time::Instant::now();
             let mut first_at = None;
-            samples = 0;
+            let mut samples = 0;
             voice.speak(text, Prosody::default(), &mut |chunk| {
                 first_at.get_or_insert_with(|| start.elapsed().as_secs_f64());
                 samples += chunk.len();
@@ -26,9 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })?;
             total.push(start.elapsed().as_secs_f64());
             first.push(first_at.unwrap_or_default());
+            audio.push(samples as f64 / voice.sample_rate() as f64);
         }
-        let audio_s = samples as f64 / voice.sample_rate() as f64;
-        let line = serde_json::json!({ "text": text, "audio_s": audio_s, "first_audio_s": first, "total_s": total });
+        let line = serde_json::json!({ "text": text, "audio_s": audio, "first_audio_s": first, "total_s": total });
         println!("{line}");
     }
     Ok(())
