@@ -33,6 +33,7 @@ REPLIES = [
 ]
 RUNS = 3
 TTS_ROUNDS = 5
+STT_ROUNDS = 3
 SENTENCES = [
     "I would like to order a large pizza with extra cheese.",
     "The weather today is sunny with a light breeze from the west.",
@@ -65,8 +66,8 @@ def ours(files, mode):
     out = subprocess.run([exe, ggml, str(threads), str(RUNS + 1), mode] + files, check=True, capture_output=True,
                          text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    # The first run of each file warms caches; the median of the rest counts.
-    return {r["file"]: (statistics.median(r["seconds"][1:]), r["text"]) for r in rows}
+    # The first run of each file warms caches; the rest count.
+    return {r["file"]: (r["seconds"][1:], r["text"]) for r in rows}
 
 
 def theirs(files, compute_type, mode):
@@ -82,8 +83,22 @@ def theirs(files, compute_type, mode):
                                            condition_on_previous_text=False, without_timestamps=mode == "text")
             text = " ".join(s.text.strip() for s in segments)
             times.append(time.perf_counter() - start)
-        out[f] = (statistics.median(times[1:]), text)
+        out[f] = (times[1:], text)
     return out
+
+
+def stt_rounds(files, modes, rounds=STT_ROUNDS):
+    """Ours, faster-whisper int8 and faster-whisper fp32 taking turns round by round (the machine's speed drifts
+    by ±10 % over minutes); per mode, per side, per file: the median over every run of every round, and a transcript."""
+    pooled = {mode: ({}, {}, {}) for mode in modes}
+    for _ in range(rounds):
+        for mode in modes:
+            for side, result in zip(pooled[mode], (ours(files, mode), theirs(files, "int8", mode),
+                                                   theirs(files, "float32", mode))):
+                for f, (times, text) in result.items():
+                    side[f] = (side.get(f, ([], text))[0] + times, text)
+    return {mode: tuple({f: (statistics.median(times), text) for f, (times, text) in side.items()} for side in sides)
+            for mode, sides in pooled.items()}
 
 
 def tts_ours():
@@ -200,9 +215,7 @@ def main():
 
     tmp = tempfile.mkdtemp()
     files = [clip(tmp, "3s.wav", 3), clip(tmp, "11s.wav", 11), clip(tmp, "60s.wav", 60)]
-    runs = {}
-    for mode in ("timestamps", "text"):
-        runs[mode] = (ours(files, mode), theirs(files, "int8", mode), theirs(files, "float32", mode))
+    runs = stt_rounds(files, ("timestamps", "text"))
     us = runs["timestamps"][0]
     fw_int8 = runs["timestamps"][1]
     lines = [
@@ -213,9 +226,11 @@ def main():
         "with q8_0 matrices converted by `familiar setup`) against faster-whisper %s on the very same Whisper tiny.en"
         % faster_whisper.__version__,
         "(CTranslate2, from PyPI),",
-        "%d threads, greedy, English, no VAD; each side reads and resamples the same espeak-ng WAV; median of %d runs after a"
-        % (threads, RUNS),
-        "warm-up. RTF = seconds per second of audio (lower is faster); ratio = the peer's time / ours (above 1: we are faster).",
+        "%d threads, greedy, English, no VAD; each side reads and resamples the same espeak-ng WAV; %d rounds, the three"
+        % (threads, STT_ROUNDS),
+        "taking turns, %d runs each after a warm-up, medians over all. RTF = seconds per second of audio (lower is faster);"
+        % RUNS,
+        "ratio = the peer's time / ours (above 1: we are faster).",
         "Two modes, the same on both sides: with segment timestamps (`voice transcribe --timestamps`; faster-whisper",
         "`without_timestamps=False`), and text only (what the live loop and spoken turns use; `without_timestamps=True`).",
         "",
@@ -256,8 +271,8 @@ def main():
         % (getattr(piper, "__version__", "1.3.0"), threads),
         "first audio = when the first sentence's samples are ready; %d rounds alternating the two, %d runs each after a"
         % (TTS_ROUNDS, RUNS),
-        "warm-up, medians over all; RTF = each run's time over that run's audio (Piper draws phoneme lengths at random). Ratio ="
-        " the peer's RTF / ours, the peer's first audio / ours.",
+        "warm-up, medians over all; RTF = each run's time over that run's audio (Piper draws phoneme lengths at",
+        "random). Ratio = the peer's RTF / ours, the peer's first audio / ours.",
         "",
         "| reply | Familiar RTF | piper-tts RTF | ratio | Familiar first audio | piper-tts first audio | ratio |",
         "|---|---|---|---|---|---|---|",
@@ -310,12 +325,15 @@ def main():
     f = files[1]
     lines += ["- Familiar: %s" % us[f][1], "- faster-whisper int8: %s" % fw_int8[f][1], ""]
     old = open("BENCHMARKS.md", encoding="utf-8").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"
+    section = "\n".join(lines).rstrip("\n") + "\n"
     start = old.find("## Voice")
-    if start >= 0:
+    if start >= 0:  # replaced where it stands, so the file keeps its order
         end = old.find("\n## ", start + 3)
-        old = old[:start] + (old[end + 1:] if end >= 0 else "")
+        new = old[:start] + section + (old[end:] if end >= 0 else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + section
     with open("BENCHMARKS.md", "w", encoding="utf-8") as fh:
-        fh.write(old.rstrip("\n") + "\n\n" + "\n".join(lines))
+        fh.write(new)
     print("\n".join(lines))
 
 
