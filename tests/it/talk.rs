@@ -97,7 +97,11 @@ async fn a_hands_free_turn_is_heard_answered_and_spoken_while_the_model_writes()
     devices.say(&silence(0.6)).unwrap();
     devices.say(&said(home.path(), "q.wav", question)).unwrap();
     let (_controls, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (summary, events) = talk(&studio, devices.clone(), options(1), rx, |_| {}).await;
+    // A reply long enough that the model is still writing when the voice starts, even on a busy machine
+    // (at 60 tokens, CI once saw the model finish first: the first clause alone was 20 tokens).
+    let mut long_reply = options(1);
+    long_reply.turn.max_tokens = Some(160);
+    let (summary, events) = talk(&studio, devices.clone(), long_reply, rx, |_| {}).await;
 
     let order: Vec<&str> = kinds(&events).into_iter().filter(|k| *k != "partial" && *k != "reply").collect();
     assert_eq!(order, ["ready", "speech_started", "heard", "speaking", "turn_done"], "{events:?}");
@@ -130,7 +134,9 @@ async fn a_hands_free_turn_is_heard_answered_and_spoken_while_the_model_writes()
     let wav = home.path().join("played.wav");
     familiar_voice::audio::write_wav(&wav, &spoken).unwrap();
     let transcript = api::voice::transcribe_file(&studio, &wav, Default::default()).await.unwrap();
-    assert!(wer(&reply, &transcript.text) <= 0.5, "reply {reply:?} heard {:?}", transcript.text);
+    // By letters: compounds and names heard split ("note-taking", "note taking") are no error.
+    let off = familiar::voice::char_error_rate(&reply, &transcript.text);
+    assert!(off <= 0.35, "{off}: reply {reply:?} heard {:?}", transcript.text);
 
     // The turn is stored like a typed one, with its stages beside it.
     assert_eq!(summary.turns, 1);

@@ -268,8 +268,10 @@ fn talk_live_on_a_simulated_microphone_prints_each_event_as_a_json_line() {
     let heard = events.iter().find(|e| e["event"] == "heard").unwrap()["text"].as_str().unwrap();
     assert!(wer("What can you do for me today?", heard) <= 0.3, "{heard}");
     let reply: String = events.iter().filter(|e| e["event"] == "reply").map(|e| e["delta"].as_str().unwrap()).collect();
+    // By letters, as in the headless turn above (compounds and names heard split are no error).
     let spoken = support::ok(dir, &["voice", "transcribe", played.to_str().unwrap()]);
-    assert!(wer(&reply, &spoken) <= 0.5, "reply {reply:?} heard {spoken:?}");
+    let off = familiar::voice::char_error_rate(&reply, &spoken);
+    assert!(off <= 0.35, "{off}: reply {reply:?} heard {spoken:?}");
     let done = events.iter().find(|e| e["event"] == "turn_done").unwrap();
     assert!(done["stages"]["first_audio_ms"].as_u64().unwrap() > 0, "{done}");
 }
